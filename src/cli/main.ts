@@ -1,0 +1,19 @@
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { registerAddress } from "./commands/address.js";
+import { registerWork } from "./commands/work.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+const program = new Command("dpow")
+  .description("nano-dpow: distributed proof of work for Nano (hub, worker, work server, tools)")
+  .version(pkg.version, "-v, --version")
+  .showHelpAfterError("(run with --help for usage)")
+  .configureOutput({ outputError: (text, write) => write(`dpow: ${text.replace(/^error: /, "")}`) });
+
+registerWork(program);
+registerAddress(program);
+
+await program.parseAsync(process.argv);
