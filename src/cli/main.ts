@@ -1,7 +1,12 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerAddress } from "./commands/address.js";
+import { registerPayouts } from "./commands/payouts.js";
+import { registerServer } from "./commands/server.js";
+import { registerService } from "./commands/service.js";
+import { registerStart } from "./commands/start.js";
 import { registerWork } from "./commands/work.js";
+import { registerWorker } from "./commands/worker.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -15,5 +20,10 @@ const program = new Command("dpow")
 
 registerWork(program);
 registerAddress(program);
+registerPayouts(program);
+registerServer(program);
+registerService(program);
+registerStart(program);
+registerWorker(program);
 
 await program.parseAsync(process.argv);

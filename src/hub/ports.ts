@@ -3,6 +3,7 @@
  * Each has an embedded implementation (one process, no external services) and a scale-out one
  * (external MQTT broker, Redis, Postgres); the hub's logic is the same for both.
  */
+import type { WorkType } from "../protocol/topics.js";
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 
@@ -17,4 +18,134 @@ export interface Broker {
   /** `pattern` may use MQTT wildcards (`result/#`); the handler sees every matching message. */
   subscribe(pattern: string, handler: MessageHandler): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Work is either computed on demand for a waiting service, or in advance (precache). */
+export type JobType = WorkType;
+
+/** A broadcast job: the hash (upper-case hex) being worked on, at which difficulty, since when. */
+export interface Job {
+  /** Unique per opening: a job reopened at a higher difficulty gets a new id (and a new lock). */
+  id: string;
+  hash: string;
+  type: JobType;
+  difficulty: bigint;
+  /** The service that opened it (credited in the win record), or null for precache. */
+  service: string | null;
+  openedAt: number;
+}
+
+/** Work already found for a hash, and the value it reaches. */
+export interface CachedWork {
+  hash: string;
+  work: bigint;
+  value: bigint;
+}
+
+export interface OpenJobRequest {
+  hash: string;
+  type: JobType;
+  difficulty: bigint;
+  service: string | null;
+  /** How long the job stays open when nobody solves it. */
+  ttlMs: number;
+}
+
+/**
+ * Shared state of in-flight work: which hashes are being worked on, who won each job, and the
+ * work already found. In-memory for one hub; Redis when several hub replicas share the work.
+ */
+export interface Coordinator {
+  /**
+   * Opens a job for `hash` unless one is open at a difficulty >= the one asked; then that open job
+   * is returned with `created: false` and its expiry is extended to at least `ttlMs` from now.
+   */
+  openJob(request: OpenJobRequest): Promise<{ job: Job; created: boolean }>;
+  job(hash: string): Promise<Job | undefined>;
+  /** Closes the job for `hash` if it is still the job `jobId` (a newer job is left alone). */
+  closeJob(hash: string, jobId: string): Promise<void>;
+  /** First-result lock: true for exactly one caller per job id, ever (atomic set-if-absent). */
+  claimWin(jobId: string): Promise<boolean>;
+  cacheWork(work: CachedWork): Promise<void>;
+  cachedWork(hash: string): Promise<CachedWork | undefined>;
+  /** The latest known block hash of an account (for precache: its next block's root). */
+  setFrontier(account: string, hash: string): Promise<void>;
+  frontier(account: string): Promise<string | undefined>;
+  openJobCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface ServiceSettings {
+  public: boolean;
+  display: string;
+  website: string;
+  /** Requests per second allowed (token bucket refill); 0 means unlimited. */
+  rate: number;
+  /** Requests allowed at once above the steady rate (bucket size). */
+  burst: number;
+}
+
+export interface WorkCounters {
+  precache: number;
+  ondemand: number;
+}
+
+export interface ServiceRecord extends ServiceSettings, WorkCounters {
+  name: string;
+  /** Hash of the API key (hex); the key itself is never stored. */
+  keyHash: string;
+  createdAt: number;
+}
+
+/** One solved job, credited to one worker: the row payouts are computed from. */
+export interface Win {
+  /** The coordinator's job id: a win is recorded at most once per job. */
+  jobId: string;
+  hash: string;
+  type: JobType;
+  worker: string;
+  service: string | null;
+  difficulty: bigint;
+  work: bigint;
+  at: number;
+}
+
+/** The DESIGN 3.1 `statistics` payload. */
+export interface Statistics {
+  services: {
+    public: Array<{ display: string; website: string } & WorkCounters>;
+    private: { count: number } & WorkCounters;
+  };
+  work: WorkCounters;
+}
+
+/**
+ * Durable records: services and their keys, wins and the counters derived from them. SQLite for
+ * one hub; Postgres when several replicas share it. Every write is durable when the promise
+ * resolves.
+ */
+export interface Ledger {
+  /** Throws LedgerError when the name is taken. */
+  addService(name: string, keyHash: string, settings: ServiceSettings): Promise<ServiceRecord>;
+  service(name: string): Promise<ServiceRecord | undefined>;
+  services(): Promise<ServiceRecord[]>;
+  /** Throws LedgerError when the service does not exist. */
+  updateService(name: string, changes: Partial<ServiceSettings>): Promise<ServiceRecord>;
+  deleteService(name: string): Promise<boolean>;
+  setServiceKey(name: string, keyHash: string): Promise<boolean>;
+  /** Adds request counts served to services (counts are batched by the hub). */
+  addServiceCounts(counts: ReadonlyMap<string, WorkCounters>): Promise<void>;
+  /**
+   * Records a win and credits the worker in one transaction. `recorded` is false (and nothing
+   * changes) when this job was already recorded. Returns the worker's counters after it.
+   */
+  recordWin(win: Win): Promise<{ recorded: boolean; counters: WorkCounters }>;
+  workerCounters(worker: string): Promise<WorkCounters>;
+  statistics(): Promise<Statistics>;
+  close(): Promise<void>;
+}
+
+/** A ledger operation refused for a reason the operator can fix (duplicate or unknown name). */
+export class LedgerError extends Error {
+  override name = "LedgerError";
 }

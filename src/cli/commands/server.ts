@@ -1,0 +1,162 @@
+import { type Command, Option } from "commander";
+import type { Logger } from "pino";
+import { publicKeyToAddress } from "../../nano/account.js";
+import { SEND_THRESHOLD } from "../../nano/difficulty.js";
+import { addressError } from "../../nano/account.js";
+import { formatU64, parseU64 } from "../../nano/hex.js";
+import { DEV_BASE } from "../../hub/difficulty-policy.js";
+import { createLogger, launchServer, PortTakenError, type RunningServer, type ServerConfig } from "../../hub/launch.js";
+import { action, UsageError } from "../output.js";
+
+export interface ServerOptions {
+  port: string;
+  host: string;
+  mqttPort: string;
+  db: string;
+  difficulty?: string;
+  network?: "live" | "dev";
+  maxMultiplier: string;
+  mqttUrl?: string;
+  clientPassword: string;
+  interfacePassword?: string;
+  localWorker?: boolean;
+  workerPayout: string;
+  logLevel: string;
+}
+
+/** Nobody's address (public key zero): the local worker's default payout, so a demo credits no one. */
+export const NOBODY = publicKeyToAddress(new Uint8Array(32));
+
+export function parsePort(text: string, flag: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`${flag} must be a port number from 0 to 65535 (0 picks a free one), got "${text}"`);
+  }
+  return port;
+}
+
+/** The send base: --difficulty, or the network's (live by default). */
+export function baseDifficulty(opts: { difficulty?: string; network?: "live" | "dev" }): bigint {
+  if (opts.difficulty !== undefined && opts.network !== undefined) {
+    throw new UsageError("give --difficulty or --network, not both");
+  }
+  if (opts.difficulty !== undefined) return parseU64(opts.difficulty, "--difficulty");
+  return opts.network === "dev" ? DEV_BASE : SEND_THRESHOLD;
+}
+
+export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig {
+  const maxMultiplier = Number(opts.maxMultiplier);
+  if (!Number.isFinite(maxMultiplier) || maxMultiplier < 1) {
+    throw new UsageError(`--max-multiplier must be a number >= 1, got "${opts.maxMultiplier}"`);
+  }
+  if (opts.localWorker && opts.mqttUrl !== undefined) {
+    throw new UsageError("--local-worker runs on the embedded broker; it cannot be combined with --mqtt-url");
+  }
+  const payoutProblem = addressError(opts.workerPayout);
+  if (payoutProblem !== null) throw new UsageError(`--worker-payout is not a valid Nano address: ${payoutProblem}`);
+  return {
+    port: parsePort(opts.port, "--port"),
+    host: opts.host,
+    mqttPort: parsePort(opts.mqttPort, "--mqtt-port"),
+    db: opts.db,
+    base: baseDifficulty(opts),
+    maxMultiplier,
+    mqttUrl: opts.mqttUrl,
+    clientPassword: opts.clientPassword,
+    interfacePassword: opts.interfacePassword,
+    localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
+    logger,
+  };
+}
+
+/** Turns a taken port into advice naming the flag that moves it. */
+export function portAdvice(err: PortTakenError): UsageError {
+  const flag = err.which === "http" ? "--port" : "--mqtt-port";
+  const hint = err.which === "mqtt" ? " (another MQTT broker?)" : "";
+  return new UsageError(`${err.message}${hint}; choose another with ${flag} PORT (0 picks a free one)`);
+}
+
+/** Runs until SIGTERM or SIGINT, then shuts down cleanly and exits 0. */
+export function stopOnSignal(running: RunningServer, logger: Logger, extra?: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    (async () => {
+      await extra?.();
+      await running.close();
+    })().then(
+      () => {
+        logger.info("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+async function server(opts: ServerOptions): Promise<void> {
+  const logger = createLogger(opts.logLevel);
+  const config = serverConfig(opts, logger);
+  const running = await launchServer(config).catch((err: unknown) => {
+    throw err instanceof PortTakenError ? portAdvice(err) : err;
+  });
+  logger.info(
+    {
+      http_port: running.httpPort,
+      mqtt_port: running.mqttPort,
+      host: config.host,
+      base_difficulty: formatU64(config.base),
+      network: opts.difficulty !== undefined ? "custom" : (opts.network ?? "live"),
+      db: config.db,
+    },
+    "listening",
+  );
+  if (opts.network === "dev") {
+    logger.warn("development difficulty: a CPU solves it in milliseconds; this work is NOT valid on the live network");
+  }
+  stopOnSignal(running, logger);
+}
+
+/** Options shared by `dpow server` and `dpow start`. */
+export function hubOptions(command: Command, defaults: { logLevel: string }): Command {
+  return command
+    .option("--port <port>", "HTTP port (service API, /mqtt, /metrics); 0 picks a free one", "5030")
+    .option("--host <host>", "interface to listen on (0.0.0.0 for every interface)", "127.0.0.1")
+    .option("--mqtt-port <port>", "TCP port of the embedded MQTT broker; 0 picks a free one", "1883")
+    .option("--db <file>", "SQLite ledger file (services, credits, statistics)", "./dpow.db")
+    .option("--max-multiplier <x>", "highest difficulty served, as a multiple of the base", "8")
+    .addOption(
+      new Option("--client-password <pw>", "password of the public worker account `client`")
+        .env("DPOW_CLIENT_PASSWORD")
+        .default("client"),
+    )
+    .addOption(
+      new Option("--interface-password <pw>", "password of the read-only `dpowinterface` account (off without one)").env(
+        "DPOW_INTERFACE_PASSWORD",
+      ),
+    )
+    .option("--worker-payout <address>", "payout address of the local worker", NOBODY)
+    .option("--log-level <level>", "fatal, error, warn, info, debug or trace", defaults.logLevel);
+}
+
+export function registerServer(program: Command): void {
+  const command = program
+    .command("server")
+    .description("run the hub: service API, embedded MQTT broker, work flow, accounting")
+    .option("--difficulty <hex>", "send base difficulty, 16 hex digits (receive is 1/64 of it)")
+    .addOption(new Option("--network <network>", "difficulty preset (default live)").choices(["live", "dev"]))
+    .addOption(
+      new Option("--mqtt-url <url>", "external broker as dpowserver, e.g. mqtt://dpowserver:PW@host:1883").env(
+        "DPOW_MQTT_URL",
+      ),
+    )
+    .option("--local-worker", "also run a one-thread CPU worker in this process");
+  hubOptions(command, { logLevel: "info" }).action(action(server));
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from "node:crypto";
+import type { Command } from "commander";
+import { formatU64 } from "../../nano/hex.js";
+import { createLogger, launchServer, PortTakenError, type RunningServer, type ServerConfig } from "../../hub/launch.js";
+import { SqliteLedger } from "../../hub/ledger/sqlite.js";
+import { addService, rotateServiceKey } from "../../hub/service-admin.js";
+import { action } from "../output.js";
+import { hubOptions, type ServerOptions, serverConfig, stopOnSignal } from "./server.js";
+
+const DEMO_SERVICE = "demo";
+
+/** The demo service's key: created on first run, re-keyed on every later one (only a hash is stored). */
+async function demoKey(db: string): Promise<string> {
+  const ledger = new SqliteLedger(db);
+  try {
+    if (await ledger.service(DEMO_SERVICE)) return await rotateServiceKey(ledger, DEMO_SERVICE);
+    return (await addService(ledger, DEMO_SERVICE, { display: "Demo service (npm start)" })).apiKey;
+  } finally {
+    await ledger.close();
+  }
+}
+
+/** Launches on the asked ports, moving to free ones when they are taken (unlike `dpow server`). */
+async function launchAnywhere(config: ServerConfig): Promise<{ running: RunningServer; moved: string[] }> {
+  const moved: string[] = [];
+  for (;;) {
+    try {
+      return { running: await launchServer(config), moved };
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || err.port === 0) throw err;
+      moved.push(err.which);
+      config = err.which === "http" ? { ...config, port: 0 } : { ...config, mqttPort: 0 };
+    }
+  }
+}
+
+async function start(opts: ServerOptions): Promise<void> {
+  const logger = createLogger(opts.logLevel);
+  const config = serverConfig({ ...opts, network: "dev", localWorker: true }, logger);
+  const apiKey = await demoKey(config.db);
+  const { running, moved } = await launchAnywhere(config);
+  const http = `http://${config.host}:${running.httpPort}`;
+  const request = JSON.stringify({ user: DEMO_SERVICE, api_key: apiKey, hash: randomBytes(32).toString("hex").toUpperCase() });
+  const lines = [
+    "nano-dpow all-in-one hub is running.",
+    `  development difficulty ${formatU64(config.base)}: a CPU solves it in milliseconds. Work made here is NOT valid on the live network (use dpow server for that).`,
+    ...moved.map((which) =>
+      which === "http"
+        ? `  port ${opts.port} was taken, so the HTTP server took a free port`
+        : `  port ${opts.mqttPort} was taken (another MQTT broker?), so the embedded broker took a free port`,
+    ),
+    `  service API   ${http}/service/  (WebSocket ws://${config.host}:${running.httpPort}/service_ws/)`,
+    `  MQTT broker   mqtt://${config.host}:${running.mqttPort}  (workers log in as client / ${opts.clientPassword === "client" ? "client" : "<--client-password>"})`,
+    `  local worker  1 CPU thread, payout ${config.localWorker?.payout}`,
+    `  demo service  user "${DEMO_SERVICE}", api_key ${apiKey}  (a new key at every start)`,
+    `  ledger        ${config.db}`,
+    "",
+    "Request work:",
+    `  curl -s ${http}/service/ -d '${request}'`,
+    "",
+    "Stop with Ctrl-C.",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  stopOnSignal(running, logger);
+}
+
+export function registerStart(program: Command): void {
+  const command = program
+    .command("start")
+    .description("all-in-one demo: hub, embedded broker, a local CPU worker and a demo service, at dev difficulty");
+  hubOptions(command, { logLevel: "warn" }).action(action(start));
+}

@@ -1,0 +1,41 @@
+import type { Logger } from "pino";
+import { topics } from "../protocol/topics.js";
+import type { Broker, Job, Ledger } from "./ports.js";
+
+/**
+ * Credits winners. The win is written to the ledger (durably, once per job) before the caller
+ * publishes the cancel, so a crash can lose a cancel but never a credit, and a retried or
+ * duplicated result can never credit twice.
+ */
+export class Accounting {
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly broker: Broker,
+    private readonly logger: Logger,
+  ) {}
+
+  async credit(job: Job, worker: string, work: bigint): Promise<void> {
+    const { recorded, counters } = await this.ledger.recordWin({
+      jobId: job.id,
+      hash: job.hash,
+      type: job.type,
+      worker,
+      service: job.service,
+      difficulty: job.difficulty,
+      work,
+      at: Date.now(),
+    });
+    if (!recorded) return;
+    const payload = JSON.stringify({ ...counters, block_rewarded: job.hash });
+    this.publish(topics.client(worker), payload);
+  }
+
+  /** Tells a worker why it is not credited (its payout address is not a valid Nano address). */
+  rejectAddress(address: string, why: string): void {
+    this.publish(topics.client(address), JSON.stringify({ error: `Invalid payout address: ${why}` }));
+  }
+
+  private publish(topic: string, payload: string): void {
+    this.broker.publish(topic, payload).catch((err: unknown) => this.logger.warn({ err, topic }, "publish failed"));
+  }
+}

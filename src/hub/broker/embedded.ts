@@ -1,0 +1,202 @@
+/**
+ * The embedded MQTT broker (aedes): TCP, plus MQTT over WebSocket on the hub's HTTP server, with the
+ * accounts and ACL of DESIGN 3.1. The hub itself publishes and subscribes in-process, with no
+ * network hop and no login, through the Broker port returned as `hub`.
+ */
+import { randomBytes } from "node:crypto";
+import type { Server as HttpServer, IncomingMessage } from "node:http";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { Aedes, type AedesPublishPacket, type Client } from "aedes";
+import { createWebSocketStream, WebSocketServer } from "ws";
+import type { Broker, MessageHandler, PublishOptions } from "../ports.js";
+import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
+import { type BrokerLogger, silentLogger } from "./logger.js";
+import { limitPacketSize } from "./packet-limit.js";
+
+export interface EmbeddedBrokerOptions {
+  /** TCP port for MQTT; 0 picks a free one (read it back from `port`). Default 1883. */
+  mqttPort?: number;
+  /** Interface to listen on. Default: all. */
+  host?: string;
+  /** Password of the public worker account `client`. Default `client`. */
+  clientPassword?: string;
+  /** Password of the read-only `dpowinterface` account; without one that account cannot log in. */
+  interfacePassword?: string;
+  /** Password of `dpowserver` for MQTT logins (the hub itself needs none). Default: random per process. */
+  serverPassword?: string;
+  /** Largest packet body a client may send, in bytes. Default 64 KiB. */
+  maxPacketBytes?: number;
+  logger?: BrokerLogger;
+}
+
+export interface EmbeddedBroker {
+  /** The bound TCP port. */
+  readonly port: number;
+  /** The Broker port for the hub, in-process. Its close() drops the hub's subscriptions only. */
+  readonly hub: Broker;
+  /** Serves MQTT over WebSocket on `server` at `path` (upgrade requests for other paths are left alone). */
+  attachWebSocket(server: HttpServer, path?: string): void;
+  /** MQTT clients connected now (TCP and WebSocket), for metrics. */
+  clientCount(): number;
+  /** Disconnects every client and stops listening. */
+  close(): Promise<void>;
+}
+
+/** Thrown when the MQTT port is taken; the CLI turns it into advice naming its flag. */
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+  constructor(readonly port: number) {
+    super(`MQTT port ${port} is already in use (is another MQTT broker running?)`);
+  }
+}
+
+const DEFAULT_MAX_PACKET_BYTES = 64 * 1024;
+
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
+  const logger = options.logger ?? silentLogger;
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+  const passwords: Passwords = {
+    dpowserver: options.serverPassword ?? randomBytes(24).toString("base64url"),
+    client: options.clientPassword ?? "client",
+    dpowinterface: options.interfacePassword,
+  };
+  const aedes = await Aedes.createBroker();
+  authorize(aedes, passwords, logger);
+
+  const handle = (conn: Duplex, req?: IncomingMessage) => {
+    const guarded = limitPacketSize(conn, maxPacketBytes, () =>
+      logger.warn({ maxPacketBytes }, "MQTT client sent an oversized packet; disconnected"),
+    );
+    aedes.handle(guarded, req);
+  };
+  const tcp = createServer((socket: Socket) => handle(socket));
+  const port = await listen(tcp, options.mqttPort ?? 1883, options.host).catch(async (err: unknown) => {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  });
+  logger.info({ port }, "embedded MQTT broker listening");
+
+  const webSockets: WebSocketServer[] = [];
+  let closed: Promise<void> | undefined;
+
+  return {
+    port,
+    hub: inProcessBroker(aedes, logger),
+    attachWebSocket(server, path = "/mqtt") {
+      const wss = new WebSocketServer({
+        noServer: true,
+        maxPayload: maxPacketBytes + 8,
+        // MQTT.js asks for `mqtt` (3.1.1, 5) or `mqttv3.1`; accept whichever it offers.
+        handleProtocols: (offered) => ["mqtt", "mqttv3.1"].find((p) => offered.has(p)) ?? false,
+      });
+      webSockets.push(wss);
+      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (new URL(req.url ?? "/", "http://host").pathname !== path) return;
+        wss.handleUpgrade(req, socket, head, (ws) => handle(createWebSocketStream(ws), req));
+      });
+    },
+    clientCount: () => aedes.connectedClients,
+    close() {
+      closed ??= (async () => {
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        for (const wss of webSockets) {
+          for (const ws of wss.clients) ws.terminate();
+          wss.close();
+        }
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      })();
+      return closed;
+    },
+  };
+}
+
+function listen(server: NetServer, port: number, host: string | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      reject(err.code === "EADDRINUSE" ? new PortInUseError(port) : err);
+    });
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}
+
+/** Wires the accounts and the ACL into aedes. Denied publishes cut the client off; denied subscriptions get a failure code. */
+function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger): void {
+  const accounts = new WeakMap<Client, Account>();
+  aedes.authenticate = (client, username, password, done) => {
+    const account = authenticate(passwords, username, password);
+    if (account === null) {
+      logger.warn({ username, clientId: client.id }, "MQTT login refused");
+      done(Object.assign(new Error("bad user name or password"), { returnCode: 4 as const }), false);
+      return;
+    }
+    accounts.set(client, account);
+    done(null, true);
+  };
+  aedes.authorizePublish = (client, packet, done) => {
+    const account = client ? accounts.get(client) : undefined;
+    if (account !== undefined && canPublish(account, packet.topic)) return done(null);
+    logger.warn({ account, topic: packet.topic }, "MQTT publish refused; client disconnected");
+    done(new Error(`${account ?? "anonymous"} may not publish to ${packet.topic}`));
+  };
+  aedes.authorizeSubscribe = (client, subscription, done) => {
+    const account = accounts.get(client);
+    if (account !== undefined && canSubscribe(account, subscription.topic)) return done(null, subscription);
+    logger.warn({ account, filter: subscription.topic }, "MQTT subscription refused");
+    done(null, null);
+  };
+  // Defence in depth: every delivery (retained messages included) is checked against the read rights.
+  aedes.authorizeForward = (client, packet) => {
+    const account = accounts.get(client);
+    return account !== undefined && canRead(account, packet.topic) ? packet : null;
+  };
+}
+
+/** The hub's Broker port on the embedded broker: aedes.publish / aedes.subscribe, no socket involved. */
+function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
+  const subscriptions: {
+    pattern: string;
+    deliver: (packet: AedesPublishPacket, done: () => void) => void;
+  }[] = [];
+  return {
+    publish(topic: string, payload: string | Buffer, options: PublishOptions = {}) {
+      return new Promise((resolve, reject) => {
+        aedes.publish(
+          {
+            cmd: "publish",
+            topic,
+            payload: typeof payload === "string" ? Buffer.from(payload) : payload,
+            qos: options.qos ?? 0,
+            retain: options.retain ?? false,
+            dup: false,
+          },
+          (err) => (err ? reject(err) : resolve()),
+        );
+      });
+    },
+    subscribe(pattern: string, handler: MessageHandler) {
+      const deliver = (packet: AedesPublishPacket, done: () => void) => {
+        try {
+          handler(
+            packet.topic,
+            Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+          );
+        } catch (err) {
+          logger.warn({ err, topic: packet.topic }, "broker message handler threw");
+        }
+        done();
+      };
+      subscriptions.push({ pattern, deliver });
+      return new Promise((resolve) => aedes.subscribe(pattern, deliver, resolve));
+    },
+    async close() {
+      const all = subscriptions.splice(0);
+      await Promise.all(
+        all.map(({ pattern, deliver }) => new Promise<void>((r) => aedes.unsubscribe(pattern, deliver, r))),
+      );
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The Broker port over an external MQTT broker (Mosquitto, EMQX), for hub replicas that share one:
+ * `--mqtt-url mqtt://dpowserver:PASSWORD@host:1883`. The first connection must succeed (a wrong
+ * password or an unreachable broker at start is reported, not retried silently); after that the
+ * client reconnects forever and restores its subscriptions.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Broker, MessageHandler, PublishOptions } from "../ports.js";
+import { type BrokerLogger, silentLogger } from "./logger.js";
+import { topicMatches } from "./topic-filter.js";
+
+export interface ExternalBrokerOptions {
+  logger?: BrokerLogger;
+  /** How long the first connection may take. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Pause between reconnection attempts. Default 1 s. */
+  reconnectPeriodMs?: number;
+}
+
+export interface ExternalBroker extends Broker {
+  /** Whether the connection is up right now (for health checks and metrics). */
+  connected(): boolean;
+}
+
+/** MQTT CONNACK codes that retrying will not fix. */
+const REFUSED = new Map([
+  [4, "bad user name or password"],
+  [5, "not authorized"],
+]);
+
+export async function connectExternalBroker(
+  url: string,
+  options: ExternalBrokerOptions = {},
+): Promise<ExternalBroker> {
+  const logger = options.logger ?? silentLogger;
+  const where = redact(url);
+  if (!/^(mqtts?|wss?):\/\/[^/]/.test(url)) {
+    throw new Error(`MQTT broker URL must look like mqtt://dpowserver:PASSWORD@host:1883, got ${where}`);
+  }
+  const clientOptions: IClientOptions = {
+    reconnectPeriod: options.reconnectPeriodMs ?? 1000,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    clientId: `dpowserver-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
+    clean: true,
+    resubscribe: true,
+  };
+  const client = mqtt.connect(url, clientOptions);
+  await firstConnection(client, where, options.connectTimeoutMs ?? 10_000);
+  logger.info({ broker: where }, "connected to the MQTT broker");
+
+  client.on("reconnect", () => logger.warn({ broker: where }, "reconnecting to the MQTT broker"));
+  client.on("connect", () => logger.info({ broker: where }, "reconnected to the MQTT broker"));
+  client.on("offline", () => logger.warn({ broker: where }, "lost the MQTT broker"));
+  client.on("error", (err) => logger.warn({ broker: where, err: err.message }, "MQTT connection error"));
+
+  const handlers: { pattern: string; handler: MessageHandler }[] = [];
+  client.on("message", (topic, payload) => {
+    for (const { pattern, handler } of handlers) {
+      if (!topicMatches(pattern, topic)) continue;
+      try {
+        handler(topic, payload);
+      } catch (err) {
+        logger.warn({ err, topic }, "broker message handler threw");
+      }
+    }
+  });
+
+  return {
+    async publish(topic: string, payload: string | Buffer, publishOptions: PublishOptions = {}) {
+      await client.publishAsync(topic, payload, {
+        qos: publishOptions.qos ?? 0,
+        retain: publishOptions.retain ?? false,
+      });
+    },
+    async subscribe(pattern: string, handler: MessageHandler) {
+      const granted = await client.subscribeAsync(pattern, { qos: 0 });
+      if (granted.some((g) => g.qos === 128)) {
+        throw new Error(`the MQTT broker at ${where} refused the subscription to ${pattern}; check its ACL`);
+      }
+      handlers.push({ pattern, handler });
+    },
+    async close() {
+      handlers.length = 0;
+      await client.endAsync();
+    },
+    connected: () => client.connected,
+  };
+}
+
+function firstConnection(client: MqttClient, where: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (reason: string) => {
+      clearTimeout(timer);
+      client.removeListener("connect", succeed);
+      client.removeListener("error", onError);
+      client.end(true);
+      reject(new Error(`cannot connect to the MQTT broker at ${where}: ${reason}`));
+    };
+    const succeed = () => {
+      clearTimeout(timer);
+      client.removeListener("error", onError);
+      resolve();
+    };
+    let lastError = "";
+    const onError = (err: Error & { code?: unknown }) => {
+      const refused = typeof err.code === "number" ? REFUSED.get(err.code) : undefined;
+      if (refused) fail(`${refused} (check the user name and password in the URL)`);
+      lastError = `; last error: ${err.message}`;
+    };
+    const timer = setTimeout(
+      () => fail(`no connection within ${timeoutMs} ms (is it running?)${lastError}`),
+      timeoutMs,
+    );
+    client.once("connect", succeed);
+    client.on("error", onError);
+  });
+}
+
+/** The URL without its password, for logs and errors. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}

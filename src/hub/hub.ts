@@ -1,0 +1,110 @@
+import type { Logger } from "pino";
+import { Accounting } from "./accounting.js";
+import { Announcements, type AnnouncementOptions, DEFAULT_ANNOUNCEMENTS } from "./announcements.js";
+import type { DifficultyPolicy } from "./difficulty-policy.js";
+import { HttpFront } from "./http-server.js";
+import { HubMetrics } from "./metrics.js";
+import type { Broker, Coordinator, Ledger } from "./ports.js";
+import { RateLimiter } from "./rate-limiter.js";
+import { ServiceApi } from "./service-api.js";
+import { ServiceCounters } from "./service-counters.js";
+import { ServiceDirectory } from "./service-directory.js";
+import { WorkFlow } from "./work-flow.js";
+import { DEFAULT_PENALTIES, type PenaltyOptions, WorkerPenalties } from "./worker-penalties.js";
+
+/** The broker as the hub uses it: the port, plus what the embedded broker adds. */
+export interface HubBroker {
+  broker: Broker;
+  /** Serves MQTT over WebSocket on the hub's HTTP server (embedded broker only). */
+  attachWebSocket?: (server: HttpFront["server"], path: string) => void;
+  clientCount?: () => number;
+}
+
+export interface HubOptions {
+  port: number;
+  host: string;
+  broker: HubBroker;
+  coordinator: Coordinator;
+  ledger: Ledger;
+  policy: DifficultyPolicy;
+  logger: Logger;
+  penalties?: PenaltyOptions;
+  announcements?: AnnouncementOptions;
+  /** How long a timed-out job stays open for a retry. */
+  jobGraceMs?: number;
+  /** How long shutdown waits for in-flight requests before failing them. */
+  drainMs?: number;
+}
+
+export interface Hub {
+  /** The bound HTTP port. */
+  port: number;
+  /** Stops accepting, answers or fails what is in flight, flushes counters. Leaves broker and storage open (their owner closes them). */
+  close(): Promise<void>;
+}
+
+const MQTT_WS_PATH = "/mqtt";
+
+/** Starts the hub's logic and its HTTP front on top of a broker, a coordinator and a ledger. */
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const { broker, coordinator, ledger, policy, logger } = options;
+  let flow: WorkFlow | undefined;
+  const metrics = new HubMetrics({
+    workersConnected: options.broker.clientCount ?? (() => 0),
+    openJobs: () => coordinator.openJobCount(),
+    waitingRequests: () => flow?.waitingCount() ?? 0,
+  });
+  const counters = new ServiceCounters(ledger);
+  const penalties = new WorkerPenalties(options.penalties ?? DEFAULT_PENALTIES);
+  const accounting = new Accounting(ledger, broker.broker, logger);
+  flow = new WorkFlow(broker.broker, coordinator, accounting, penalties, metrics, logger, {
+    jobGraceMs: options.jobGraceMs ?? 10_000,
+  });
+  const api = new ServiceApi({
+    directory: new ServiceDirectory(ledger),
+    limiter: new RateLimiter(),
+    policy,
+    flow,
+    counters,
+    metrics,
+    logger,
+  });
+  const front = new HttpFront({
+    api,
+    metrics,
+    logger,
+    foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH] : [],
+  });
+  broker.attachWebSocket?.(front.server, MQTT_WS_PATH);
+  const announcements = new Announcements(
+    broker.broker,
+    ledger,
+    counters,
+    logger,
+    options.announcements ?? DEFAULT_ANNOUNCEMENTS,
+  );
+
+  await flow.start();
+  const port = await front.listen(options.port, options.host);
+  await announcements.start();
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    front.stopAccepting();
+    announcements.stop();
+    const drained = front.drain();
+    const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2000).unref());
+    await Promise.race([drained, deadline]);
+    flow.close();
+    await drained;
+    front.closeConnections();
+    await counters.flush();
+  };
+  return {
+    port,
+    close: () => {
+      closing ??= close();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import pino, { type Logger } from "pino";
+import { createBackend } from "../pow/create-backend.js";
+import { type RunningWorker, startWorker } from "../worker/index.js";
+import { connectExternalBroker } from "./broker/mqtt-client.js";
+import { PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
+import { MemoryCoordinator } from "./coordinator/memory.js";
+import { DifficultyPolicy } from "./difficulty-policy.js";
+import { type HubBroker, startHub } from "./hub.js";
+import { SqliteLedger } from "./ledger/sqlite.js";
+import type { Broker } from "./ports.js";
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  mqttPort: number;
+  db: string;
+  base: bigint;
+  maxMultiplier: number;
+  /** An external broker (as `dpowserver`) instead of the embedded one. */
+  mqttUrl?: string;
+  clientPassword: string;
+  interfacePassword?: string;
+  /** Run a one-thread CPU worker in this process, crediting this payout address. */
+  localWorker?: { payout: string };
+  logger: Logger;
+}
+
+export interface RunningServer {
+  httpPort: number;
+  /** The embedded broker's TCP port; null with an external broker. */
+  mqttPort: number | null;
+  close(): Promise<void>;
+}
+
+/** A port was taken; `which` says which one, so the CLI can name its flag. */
+export class PortTakenError extends Error {
+  override name = "PortTakenError";
+  constructor(
+    readonly which: "http" | "mqtt",
+    readonly port: number,
+  ) {
+    super(`${which === "http" ? "HTTP" : "MQTT"} port ${port} is already in use`);
+  }
+}
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+/**
+ * Everything `dpow server` runs, assembled: broker (embedded or external), in-memory coordinator,
+ * SQLite ledger, the hub, and optionally a local worker. close() stops them in reverse order.
+ */
+export async function launchServer(config: ServerConfig): Promise<RunningServer> {
+  const { logger } = config;
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close();
+  };
+  try {
+    const ledger = new SqliteLedger(config.db);
+    closers.push(() => ledger.close());
+    const coordinator = new MemoryCoordinator();
+    closers.push(() => coordinator.close());
+    const { hubBroker, mqttPort, close: closeBroker } = await openBroker(config);
+    closers.push(closeBroker);
+    const hub = await startHub({
+      port: config.port,
+      host: config.host,
+      broker: hubBroker,
+      coordinator,
+      ledger,
+      policy: new DifficultyPolicy(config.base, config.maxMultiplier),
+      logger,
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === "EADDRINUSE" ? new PortTakenError("http", config.port) : err;
+    });
+    closers.push(() => hub.close());
+    if (config.localWorker && mqttPort !== null) {
+      const worker = await startLocalWorker(config, mqttPort, config.localWorker.payout);
+      closers.push(() => worker.stop());
+    }
+    return { httpPort: hub.port, mqttPort, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+async function openBroker(
+  config: ServerConfig,
+): Promise<{ hubBroker: HubBroker; mqttPort: number | null; close: () => Promise<void> }> {
+  const brokerLogger = config.logger.child({ component: "broker" });
+  if (config.mqttUrl !== undefined) {
+    const broker: Broker = await connectExternalBroker(config.mqttUrl, { logger: brokerLogger });
+    return { hubBroker: { broker }, mqttPort: null, close: () => broker.close() };
+  }
+  const embedded = await startEmbeddedBroker({
+    mqttPort: config.mqttPort,
+    host: config.host,
+    clientPassword: config.clientPassword,
+    interfacePassword: config.interfacePassword,
+    logger: brokerLogger,
+  }).catch((err: unknown) => {
+    throw err instanceof PortInUseError ? new PortTakenError("mqtt", config.mqttPort) : err;
+  });
+  return {
+    hubBroker: {
+      broker: embedded.hub,
+      attachWebSocket: (server, path) => embedded.attachWebSocket(server, path),
+      clientCount: () => embedded.clientCount(),
+    },
+    mqttPort: embedded.port,
+    close: async () => {
+      await embedded.hub.close();
+      await embedded.close();
+    },
+  };
+}
+
+/** A one-thread CPU worker in this process: the real worker client, over the real broker. */
+async function startLocalWorker(config: ServerConfig, mqttPort: number, payout: string): Promise<RunningWorker> {
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const password = encodeURIComponent(config.clientPassword);
+  return startWorker({
+    payout,
+    server: `mqtt://client:${password}@${host.includes(":") ? `[${host}]` : host}:${mqttPort}`,
+    backend: await createBackend("cpu", { threads: 1 }),
+    log: config.logger.child({ component: "local-worker" }),
+  });
+}

@@ -1,0 +1,200 @@
+import Database from "better-sqlite3";
+import {
+  type Ledger,
+  LedgerError,
+  type ServiceRecord,
+  type ServiceSettings,
+  type Statistics,
+  type Win,
+  type WorkCounters,
+} from "../ports.js";
+import { migrate } from "./sqlite-schema.js";
+
+interface ServiceRow {
+  name: string;
+  key_hash: string;
+  public: number;
+  display: string;
+  website: string;
+  rate: number;
+  burst: number;
+  precache: number;
+  ondemand: number;
+  created_at: number;
+}
+
+function toRecord(row: ServiceRow): ServiceRecord {
+  return {
+    name: row.name,
+    keyHash: row.key_hash,
+    public: row.public === 1,
+    display: row.display,
+    website: row.website,
+    rate: row.rate,
+    burst: row.burst,
+    precache: row.precache,
+    ondemand: row.ondemand,
+    createdAt: row.created_at,
+  };
+}
+
+const SETTING_COLUMNS: Record<keyof ServiceSettings, string> = {
+  public: "public",
+  display: "display",
+  website: "website",
+  rate: "rate",
+  burst: "burst",
+};
+
+/**
+ * The ledger in one SQLite file. WAL mode lets the operator CLI read and write the same file while
+ * the server runs; the busy timeout makes the two wait for each other instead of failing.
+ */
+export class SqliteLedger implements Ledger {
+  private readonly db: Database.Database;
+
+  /** `file` ":memory:" gives a private in-memory database (tests). */
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    // NORMAL in WAL mode: a committed transaction survives a process crash (the OS holds it).
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    migrate(this.db);
+  }
+
+  async addService(name: string, keyHash: string, settings: ServiceSettings): Promise<ServiceRecord> {
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO services (name, key_hash, public, display, website, rate, burst, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          name,
+          keyHash,
+          settings.public ? 1 : 0,
+          settings.display,
+          settings.website,
+          settings.rate,
+          settings.burst,
+          Date.now(),
+        );
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
+        throw new LedgerError(`a service named "${name}" already exists`);
+      }
+      throw err;
+    }
+    return (await this.service(name)) as ServiceRecord;
+  }
+
+  async service(name: string): Promise<ServiceRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM services WHERE name = ?").get(name) as ServiceRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async services(): Promise<ServiceRecord[]> {
+    const rows = this.db.prepare("SELECT * FROM services ORDER BY name").all() as ServiceRow[];
+    return rows.map(toRecord);
+  }
+
+  async updateService(name: string, changes: Partial<ServiceSettings>): Promise<ServiceRecord> {
+    const keys = (Object.keys(changes) as Array<keyof ServiceSettings>).filter((k) => changes[k] !== undefined);
+    if (keys.length > 0) {
+      const sets = keys.map((k) => `${SETTING_COLUMNS[k]} = ?`).join(", ");
+      const values = keys.map((k) => {
+        const v = changes[k];
+        return typeof v === "boolean" ? (v ? 1 : 0) : v;
+      });
+      this.db.prepare(`UPDATE services SET ${sets} WHERE name = ?`).run(...values, name);
+    }
+    const record = await this.service(name);
+    if (!record) throw new LedgerError(`no service named "${name}"`);
+    return record;
+  }
+
+  async deleteService(name: string): Promise<boolean> {
+    return this.db.prepare("DELETE FROM services WHERE name = ?").run(name).changes > 0;
+  }
+
+  async setServiceKey(name: string, keyHash: string): Promise<boolean> {
+    return this.db.prepare("UPDATE services SET key_hash = ? WHERE name = ?").run(keyHash, name).changes > 0;
+  }
+
+  async addServiceCounts(counts: ReadonlyMap<string, WorkCounters>): Promise<void> {
+    const update = this.db.prepare(
+      "UPDATE services SET precache = precache + ?, ondemand = ondemand + ? WHERE name = ?",
+    );
+    this.db.transaction(() => {
+      for (const [name, c] of counts) update.run(c.precache, c.ondemand, name);
+    })();
+  }
+
+  async recordWin(win: Win): Promise<{ recorded: boolean; counters: WorkCounters }> {
+    const recorded = this.db.transaction(() => {
+      // The unique job_id makes a second record of the same job a no-op, not a second credit.
+      const inserted = this.db
+        .prepare(
+          `INSERT INTO wins (job_id, hash, type, worker, service, difficulty, work, at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING`,
+        )
+        .run(
+          win.jobId,
+          win.hash,
+          win.type,
+          win.worker,
+          win.service,
+          win.difficulty.toString(16).padStart(16, "0"),
+          win.work.toString(16).padStart(16, "0"),
+          win.at,
+        );
+      if (inserted.changes === 0) return false;
+      const column = win.type === "ondemand" ? "ondemand" : "precache";
+      this.db
+        .prepare(
+          `INSERT INTO workers (address, ${column}) VALUES (?, 1)
+           ON CONFLICT (address) DO UPDATE SET ${column} = ${column} + 1`,
+        )
+        .run(win.worker);
+      return true;
+    }).immediate();
+    return { recorded, counters: await this.workerCounters(win.worker) };
+  }
+
+  async workerCounters(worker: string): Promise<WorkCounters> {
+    const row = this.db.prepare("SELECT precache, ondemand FROM workers WHERE address = ?").get(worker) as
+      | WorkCounters
+      | undefined;
+    return row ?? { precache: 0, ondemand: 0 };
+  }
+
+  async statistics(): Promise<Statistics> {
+    const services = await this.services();
+    const publics = services.filter((s) => s.public);
+    const privates = services.filter((s) => !s.public);
+    const work = this.db
+      .prepare("SELECT COALESCE(SUM(precache), 0) AS precache, COALESCE(SUM(ondemand), 0) AS ondemand FROM workers")
+      .get() as WorkCounters;
+    return {
+      services: {
+        public: publics.map((s) => ({
+          display: s.display || s.name,
+          website: s.website,
+          precache: s.precache,
+          ondemand: s.ondemand,
+        })),
+        private: {
+          count: privates.length,
+          precache: privates.reduce((sum, s) => sum + s.precache, 0),
+          ondemand: privates.reduce((sum, s) => sum + s.ondemand, 0),
+        },
+      },
+      work,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

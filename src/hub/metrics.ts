@@ -1,0 +1,80 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** How a service request ended. */
+export type RequestOutcome =
+  | "cache"
+  | "work"
+  | "timeout"
+  | "bad_request"
+  | "credentials"
+  | "throttled"
+  | "shutting_down"
+  | "internal";
+
+/** What became of a result a worker published. */
+export type ResultOutcome = "win" | "late" | "invalid" | "garbage" | "ignored" | "bad_address" | "partial";
+
+export interface MetricsSources {
+  workersConnected: () => number;
+  openJobs: () => Promise<number>;
+  waitingRequests: () => number;
+}
+
+/** The hub's Prometheus metrics, in a registry of its own (several hubs can share one process in tests). */
+export class HubMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: "dpow_requests_total",
+    help: "Service requests by outcome",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: "dpow_request_duration_seconds",
+    help: "Time to answer a service request with work, by where the work came from",
+    labelNames: ["source"] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly results = new Counter({
+    name: "dpow_results_total",
+    help: "Results published by workers, by outcome (invalid = work below the job's difficulty)",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(sources: MetricsSources) {
+    new Gauge({
+      name: "dpow_workers_connected",
+      help: "MQTT clients connected to the embedded broker",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.workersConnected());
+      },
+    });
+    new Gauge({
+      name: "dpow_open_jobs",
+      help: "Jobs broadcast and not yet solved or expired",
+      registers: [this.registry],
+      async collect() {
+        this.set(await sources.openJobs());
+      },
+    });
+    new Gauge({
+      name: "dpow_waiting_requests",
+      help: "Service requests waiting for a worker's result on this hub",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.waitingRequests());
+      },
+    });
+  }
+
+  request(outcome: RequestOutcome): void {
+    this.requests.inc({ outcome });
+  }
+
+  result(outcome: ResultOutcome): void {
+    this.results.inc({ outcome });
+  }
+}

@@ -1,0 +1,114 @@
+import type { Logger } from "pino";
+import { formatHash, formatU64, parseHash } from "../nano/hex.js";
+import { workValue } from "../nano/work.js";
+import { type ErrorResponse, errors, parseServiceRequest, type ServiceResponse } from "../protocol/service.js";
+import type { DifficultyPolicy } from "./difficulty-policy.js";
+import type { HubMetrics, RequestOutcome } from "./metrics.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import type { ServiceCounters } from "./service-counters.js";
+import type { ServiceDirectory } from "./service-directory.js";
+import type { WorkFlow } from "./work-flow.js";
+
+export interface ApiAnswer {
+  /** HTTP status for `POST /service/`; the WebSocket API sends only the body. */
+  status: number;
+  body: ServiceResponse;
+}
+
+const STATUS: Record<RequestOutcome, number> = {
+  cache: 200,
+  work: 200,
+  timeout: 504,
+  bad_request: 400,
+  credentials: 401,
+  throttled: 429,
+  shutting_down: 503,
+  internal: 500,
+};
+
+export interface ServiceApiDeps {
+  directory: ServiceDirectory;
+  limiter: RateLimiter;
+  policy: DifficultyPolicy;
+  flow: WorkFlow;
+  counters: ServiceCounters;
+  metrics: HubMetrics;
+  logger: Logger;
+}
+
+/** One service request, from raw body to answer; the same for HTTP and WebSocket. Never throws. */
+export class ServiceApi {
+  private nextRequestId = 0;
+
+  constructor(private readonly deps: ServiceApiDeps) {}
+
+  async handle(body: string): Promise<ApiAnswer> {
+    const requestId = ++this.nextRequestId;
+    try {
+      return await this.serve(body, requestId);
+    } catch (err) {
+      this.deps.logger.error({ err, requestId }, "service request failed");
+      return this.fail("internal", { error: errors.internal });
+    }
+  }
+
+  private async serve(body: string, requestId: number): Promise<ApiAnswer> {
+    const started = performance.now();
+    const { directory, limiter, policy, flow, counters, metrics, logger } = this.deps;
+    const parsed = parseServiceRequest(body);
+    if (!parsed.ok) return this.fail("bad_request", parsed.error);
+    const request = parsed.request;
+    const withId = (response: ErrorResponse): ErrorResponse =>
+      request.id === undefined ? response : { ...response, id: request.id };
+
+    const service = await directory.authenticate(request.user, request.api_key);
+    if (!service) return this.fail("credentials", withId({ error: errors.credentials }));
+    if (!limiter.take(service.name, service.rate, service.burst)) {
+      const error = `Throttled: service "${service.name}" may make ${service.rate} requests/s (burst ${service.burst}); slow down and retry`;
+      return this.fail("throttled", withId({ error }));
+    }
+
+    const root = parseHash(request.hash);
+    const hash = formatHash(root);
+    const { difficulty, hint } = policy.resolve(request);
+    const outcome = await flow.work({
+      hash,
+      root,
+      difficulty,
+      timeoutMs: request.timeout * 1000,
+      service: service.name,
+    });
+    if (outcome.kind === "closed") return this.fail("shutting_down", withId({ error: errors.shuttingDown }));
+    if (outcome.kind === "timeout") {
+      logger.info({ requestId, hash, service: service.name }, "request timed out");
+      const error = `Timeout: no worker returned work within ${request.timeout} s; retry with the same hash (the job stays open a little longer)`;
+      return this.fail("timeout", withId({ error, timeout: true }));
+    }
+    // The last line of defence: never hand out work that fails at the difficulty asked for.
+    const value = workValue(root, outcome.work);
+    if (value < difficulty) {
+      logger.error({ requestId, hash, work: formatU64(outcome.work) }, "work failed re-validation; not returned");
+      return this.fail("internal", withId({ error: errors.internal }));
+    }
+    counters.count(service.name, outcome.kind === "cache" ? "precache" : "ondemand");
+    metrics.request(outcome.kind);
+    metrics.latency.observe({ source: outcome.kind }, (performance.now() - started) / 1000);
+    logger.debug({ requestId, hash, service: service.name, source: outcome.kind }, "work served");
+    return {
+      status: 200,
+      body: {
+        work: formatU64(outcome.work),
+        hash,
+        difficulty: formatU64(value),
+        multiplier: String(policy.multiplierOf(value)),
+        ...(request.id === undefined ? {} : { id: request.id }),
+        ...(hint === undefined ? {} : { hint }),
+      },
+    };
+  }
+
+  private fail(outcome: RequestOutcome, body: ErrorResponse): ApiAnswer {
+    this.deps.metrics.request(outcome);
+    return { status: STATUS[outcome], body };
+  }
+}

@@ -1,0 +1,178 @@
+import type { Logger } from "pino";
+import { workValue } from "../nano/work.js";
+import { formatCancelPayload, formatWorkPayload, parseResultPayload, topics, workTypeOf } from "../protocol/topics.js";
+import type { Accounting } from "./accounting.js";
+import type { HubMetrics } from "./metrics.js";
+import type { Broker, Coordinator, Job } from "./ports.js";
+import type { WorkerPenalties } from "./worker-penalties.js";
+
+export interface WorkRequest {
+  /** Canonical (upper-case) hex of `root`. */
+  hash: string;
+  root: Uint8Array;
+  difficulty: bigint;
+  timeoutMs: number;
+  service: string | null;
+}
+
+export type WorkOutcome =
+  | { kind: "cache" | "work"; work: bigint; value: bigint }
+  | { kind: "timeout" }
+  | { kind: "closed" };
+
+interface Waiter {
+  difficulty: bigint;
+  root: Uint8Array;
+  settle(outcome: WorkOutcome): void;
+}
+
+export interface WorkFlowOptions {
+  /** How long a job stays open after its last request times out, so a retry does not broadcast again. */
+  jobGraceMs: number;
+}
+
+/**
+ * The on-demand flow: answer from the work cache, else broadcast a job and wait for the first
+ * valid result. Storage lives behind the Coordinator port, so several hub replicas (each with its
+ * own waiting requests) can share jobs: every replica judges every result and answers its own
+ * waiters, and the coordinator's first-result lock lets exactly one of them credit the win.
+ */
+export class WorkFlow {
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private closed = false;
+  private waiting = 0;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly coordinator: Coordinator,
+    private readonly accounting: Accounting,
+    private readonly penalties: WorkerPenalties,
+    private readonly metrics: HubMetrics,
+    private readonly logger: Logger,
+    private readonly options: WorkFlowOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.broker.subscribe(topics.allResults, (topic, payload) => {
+      this.onResult(topic, payload).catch((err: unknown) =>
+        this.logger.error({ err, topic }, "handling a result failed"),
+      );
+    });
+  }
+
+  /** Work for `request.hash` reaching `request.difficulty`, or a timeout. */
+  async work(request: WorkRequest): Promise<WorkOutcome> {
+    if (this.closed) return { kind: "closed" };
+    const cached = await this.coordinator.cachedWork(request.hash);
+    if (cached && cached.value >= request.difficulty && workValue(request.root, cached.work) >= request.difficulty) {
+      return { kind: "cache", work: cached.work, value: cached.value };
+    }
+    // Wait before broadcasting, so that even an instant result finds this request.
+    const outcome = this.wait(request);
+    const { job, created } = await this.coordinator.openJob({
+      hash: request.hash,
+      type: "ondemand",
+      difficulty: request.difficulty,
+      service: request.service,
+      ttlMs: request.timeoutMs + this.options.jobGraceMs,
+    });
+    if (created) {
+      await this.broker.publish(topics.work(job.type), formatWorkPayload(job));
+      this.logger.debug({ hash: job.hash, job: job.id }, "job broadcast");
+    }
+    return outcome;
+  }
+
+  /** Requests waiting for a result now. */
+  waitingCount(): number {
+    return this.waiting;
+  }
+
+  /** Answers every waiting request with `closed` and refuses new ones. */
+  close(): void {
+    this.closed = true;
+    for (const set of this.waiters.values()) for (const waiter of set) waiter.settle({ kind: "closed" });
+  }
+
+  private wait(request: WorkRequest): Promise<WorkOutcome> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(request.hash);
+      if (!set) {
+        set = new Set();
+        this.waiters.set(request.hash, set);
+      }
+      const waiters = set;
+      const waiter: Waiter = {
+        difficulty: request.difficulty,
+        root: request.root,
+        settle: (outcome) => {
+          clearTimeout(timer);
+          this.waiting -= 1;
+          waiters.delete(waiter);
+          if (waiters.size === 0 && this.waiters.get(request.hash) === waiters) this.waiters.delete(request.hash);
+          resolve(outcome);
+        },
+      };
+      const timer = setTimeout(() => waiter.settle({ kind: "timeout" }), request.timeoutMs);
+      waiters.add(waiter);
+      this.waiting += 1;
+    });
+  }
+
+  private async onResult(topic: string, payload: Buffer): Promise<void> {
+    if (workTypeOf(topic) === null) return this.metrics.result("garbage");
+    const parsed = parseResultPayload(payload);
+    if (!parsed.ok) {
+      this.logger.debug({ topic, reason: parsed.error }, "unreadable result dropped");
+      return this.metrics.result("garbage");
+    }
+    const { hash, work, address } = parsed.value;
+    if (this.penalties.isIgnored(address)) return this.metrics.result("ignored");
+    if (parsed.value.addressError !== null) {
+      this.accounting.rejectAddress(address, parsed.value.addressError);
+      this.strike(address);
+      return this.metrics.result("bad_address");
+    }
+    const job = await this.coordinator.job(hash);
+    if (!job) return this.metrics.result("late");
+    const value = workValue(Buffer.from(hash, "hex"), work);
+    const answered = this.answer(hash, work, value);
+    if (value < job.difficulty && answered === 0) {
+      this.strike(address);
+      return this.metrics.result("invalid");
+    }
+    await this.coordinator.cacheWork({ hash, work, value });
+    // Work below the job's difficulty that still satisfied requests (the job was raised after it
+    // was sent) is used and cached, but does not win the job.
+    if (value < job.difficulty) return this.metrics.result("partial");
+    if (!(await this.coordinator.claimWin(job.id))) return this.metrics.result("late");
+    await this.win(job, address, work);
+  }
+
+  private async win(job: Job, address: string, work: bigint): Promise<void> {
+    this.metrics.result("win");
+    await this.coordinator.closeJob(job.hash, job.id);
+    await this.accounting.credit(job, address, work);
+    await this.broker.publish(topics.cancel(job.type), formatCancelPayload(job.hash));
+    this.logger.debug({ hash: job.hash, job: job.id, worker: address }, "job won");
+  }
+
+  /** Settles this replica's requests for `hash` that `value` satisfies; returns how many. */
+  private answer(hash: string, work: bigint, value: bigint): number {
+    const set = this.waiters.get(hash);
+    if (!set) return 0;
+    let answered = 0;
+    for (const waiter of [...set]) {
+      if (value < waiter.difficulty) continue;
+      waiter.settle({ kind: "work", work, value });
+      answered += 1;
+    }
+    return answered;
+  }
+
+  private strike(address: string): void {
+    if (this.penalties.strike(address)) {
+      this.logger.warn({ worker: address }, "worker sent too many invalid results; ignored for a while");
+    }
+  }
+}

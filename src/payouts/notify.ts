@@ -1,0 +1,27 @@
+import type { Broker } from "../hub/ports.js";
+import { topics } from "../protocol/topics.js";
+import type { PayoutStore, StoredPlan } from "./ports.js";
+
+/**
+ * Tells each paid worker on `client/ADDRESS` its counters and the snapshot the payout covered
+ * (DESIGN 3.1), so a worker client can show the work done since its last payout.
+ */
+export async function publishSnapshots(
+  broker: Broker,
+  store: PayoutStore,
+  plan: StoredPlan,
+): Promise<number> {
+  let sent = 0;
+  for (const item of plan.items) {
+    if (item.status !== "paid") continue;
+    const counters = await store.workerCounters(item.worker);
+    const payload = {
+      ...counters,
+      snapshot_precache: item.snapshotPrecache,
+      snapshot_ondemand: item.snapshotOndemand,
+    };
+    await broker.publish(topics.client(item.worker), JSON.stringify(payload), { qos: 1 });
+    sent++;
+  }
+  return sent;
+}

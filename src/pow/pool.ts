@@ -1,0 +1,254 @@
+/**
+ * The CPU work pool: worker threads that all search the current job, each from its own random,
+ * disjoint point of the nonce space. Jobs run one at a time (all threads on one job gives the
+ * lowest latency) and wait in a queue; a request for a root already queued or running, at a
+ * threshold that job already meets, shares that job's result.
+ */
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { formatHash } from "../nano/hex.js";
+import { workValue } from "../nano/work.js";
+import type { GenerateOptions, WorkResult } from "./backend.js";
+import { type EngineOptions, type KernelSpec, kernelName, resolveKernel } from "./engine.js";
+import type { FromWorker, ToWorker } from "./pool-messages.js";
+
+export interface PoolOptions extends EngineOptions {
+  /** Worker threads; default one per CPU core. */
+  threads?: number;
+}
+
+/** The job was cancelled by root (work_cancel), not by the requester's own signal. */
+export class WorkCancelledError extends Error {
+  override name = "WorkCancelledError";
+}
+
+interface Waiter {
+  resolve(result: WorkResult): void;
+  reject(err: Error): void;
+}
+
+interface Job {
+  id: number;
+  root: Uint8Array;
+  key: string;
+  threshold: bigint;
+  waiters: Set<Waiter>;
+}
+
+const U64_SPAN = 1n << 64n;
+
+function randomU64(): bigint {
+  const words = crypto.getRandomValues(new Uint32Array(2));
+  return (BigInt(words[0] as number) << 32n) | BigInt(words[1] as number);
+}
+
+function abortError(): Error {
+  return new DOMException("work generation was aborted", "AbortError");
+}
+
+/** The compiled worker entry: next to this module in dist/, or dist/ when running from source. */
+function workerUrl(): URL {
+  const here = new URL("./worker.js", import.meta.url);
+  if (!import.meta.url.endsWith(".ts")) return here;
+  const built = new URL("../../dist/pow/worker.js", import.meta.url);
+  if (!existsSync(built)) throw new Error("the pool runs dist/pow/worker.js: run `npm run build` first");
+  return built;
+}
+
+export class WorkPool {
+  private readonly queue: Job[] = [];
+  private current: Job | undefined;
+  private nextId = 1;
+  /** Workers still inside some job's search loop; 0 means the whole pool is idle. */
+  private searching = 0;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  /** Nonces hashed by all threads since the pool started (reported when a thread leaves a job). */
+  private hashes = 0;
+
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly active: Int32Array,
+    readonly kernel: string,
+  ) {
+    for (const worker of workers) {
+      worker.on("message", (message: FromWorker) => this.onMessage(message));
+      worker.on("error", (err: Error) => this.fail(err));
+      // An idle pool does not keep the process alive; a pending job does (see pump()).
+      worker.unref();
+    }
+  }
+
+  static async start(options: PoolOptions = {}): Promise<WorkPool> {
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be >= 1, got ${threads}`);
+    const spec: KernelSpec = resolveKernel(options);
+    const control = new SharedArrayBuffer(4);
+    const url = workerUrl();
+    const workers = Array.from({ length: threads }, () => new Worker(url, { workerData: { spec, control } }));
+    try {
+      await Promise.all(workers.map(ready));
+    } catch (err) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw err;
+    }
+    return new WorkPool(workers, new Int32Array(control), kernelName(spec));
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /** Finds work for `root` with value >= threshold. Verified with nano/ before it resolves. */
+  generate(root: Uint8Array, threshold: bigint, options: GenerateOptions = {}): Promise<WorkResult> {
+    if (this.closed) return Promise.reject(new Error("the work pool is closed"));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortError());
+    const job = this.jobFor(root, threshold);
+    return new Promise<WorkResult>((resolve, reject) => {
+      const onAbort = () => {
+        job.waiters.delete(waiter);
+        if (job.waiters.size === 0) this.drop(job);
+        reject(abortError());
+      };
+      const waiter: Waiter = {
+        resolve: (result) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(result);
+        },
+        reject: (err) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      };
+      job.waiters.add(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.pump();
+    });
+  }
+
+  /** Cancels every job for `root`; their requests reject with WorkCancelledError. Returns how many. */
+  cancel(root: Uint8Array): number {
+    const key = formatHash(root);
+    const jobs = [...this.queue, ...(this.current ? [this.current] : [])].filter((j) => j.key === key);
+    for (const job of jobs) {
+      this.drop(job);
+      for (const waiter of job.waiters) waiter.reject(new WorkCancelledError(`work for ${key} was cancelled`));
+    }
+    return jobs.length;
+  }
+
+  /** Whether a job is running, and how many wait behind it. */
+  status(): { generating: boolean; queued: number } {
+    return { generating: this.current !== undefined, queued: this.queue.length };
+  }
+
+  /** Nonces hashed so far, counted when threads finish or leave a job: divide by time for a rate. */
+  get hashesDone(): number {
+    return this.hashes;
+  }
+
+  /** Resolves once no thread is searching (after a cancel: the time it takes threads to notice). */
+  idle(): Promise<void> {
+    if (this.searching === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const pending = [...this.queue, ...(this.current ? [this.current] : [])];
+    this.queue.length = 0;
+    this.stopCurrent();
+    for (const job of pending) for (const w of job.waiters) w.reject(new Error("the work pool was closed"));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private jobFor(root: Uint8Array, threshold: bigint): Job {
+    const key = formatHash(root);
+    const shared = [...(this.current ? [this.current] : []), ...this.queue].find(
+      (j) => j.key === key && j.threshold >= threshold,
+    );
+    if (shared) return shared;
+    const job: Job = { id: this.nextId++, root: Uint8Array.from(root), key, threshold, waiters: new Set() };
+    this.queue.push(job);
+    return job;
+  }
+
+  /** Removes a job from the queue, or stops it if it is running. */
+  private drop(job: Job): void {
+    const index = this.queue.indexOf(job);
+    if (index >= 0) this.queue.splice(index, 1);
+    if (this.current === job) this.stopCurrent();
+    this.pump();
+  }
+
+  private stopCurrent(): void {
+    this.current = undefined;
+    Atomics.store(this.active, 0, 0);
+  }
+
+  /** Starts the next queued job when none is running. */
+  private pump(): void {
+    if (this.current !== undefined || this.closed) return;
+    const job = this.queue.shift();
+    if (job === undefined) {
+      for (const worker of this.workers) worker.unref();
+      return;
+    }
+    for (const worker of this.workers) worker.ref();
+    this.current = job;
+    Atomics.store(this.active, 0, job.id);
+    const base = randomU64();
+    const stride = U64_SPAN / BigInt(this.workers.length);
+    this.workers.forEach((worker, i) => {
+      const start = (base + BigInt(i) * stride) % U64_SPAN;
+      const message: ToWorker = { type: "job", id: job.id, root: job.root, threshold: job.threshold, start };
+      this.searching++;
+      worker.postMessage(message);
+    });
+  }
+
+  private onMessage(message: FromWorker): void {
+    if (message.type === "ready") return;
+    this.hashes += message.hashes;
+    this.searching--;
+    if (this.searching === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    const job = this.current;
+    if (message.type !== "found" || job === undefined || job.id !== message.id) return;
+    this.stopCurrent();
+    const value = workValue(job.root, message.nonce);
+    const err =
+      value >= job.threshold
+        ? undefined
+        : new Error(`the ${this.kernel} kernel returned invalid work; please report this bug`);
+    for (const waiter of job.waiters) {
+      if (err) waiter.reject(err);
+      else waiter.resolve({ work: message.nonce, value });
+    }
+    this.pump();
+  }
+
+  /** A worker thread died: nothing can be trusted to finish, so every request fails now. */
+  private fail(err: Error): void {
+    this.closed = true;
+    const pending = [...this.queue, ...(this.current ? [this.current] : [])];
+    this.queue.length = 0;
+    this.stopCurrent();
+    for (const job of pending) for (const w of job.waiters) w.reject(err);
+  }
+}
+
+function ready(worker: Worker): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: FromWorker) => {
+      if (message.type !== "ready") return;
+      worker.off("error", reject);
+      worker.off("message", onMessage);
+      resolve();
+    };
+    worker.on("message", onMessage);
+    worker.once("error", reject);
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * A short start-up benchmark: how fast is this backend, and so how long will a job at the hub's
+ * difficulty take? Real difficulties take seconds to minutes per job, so the backend solves random
+ * roots at a low difficulty and the rate is extrapolated with expectedHashes. The difficulty grows
+ * until one job takes a noticeable share of the budget, so per-job overhead (thread hand-off, an
+ * HTTP round trip to a GPU server) does not dominate the measurement.
+ */
+import { randomBytes } from "node:crypto";
+import { expectedHashes, fromMultiplier } from "../nano/difficulty.js";
+import type { WorkBackend } from "../pow/backend.js";
+
+export interface BenchmarkResult {
+  /** Estimated hashes per second. */
+  hashRate: number;
+  /** Jobs solved at the difficulty the estimate is based on. */
+  jobs: number;
+}
+
+const START_HASHES = 2 ** 16;
+const MAX_HASHES = 2 ** 36;
+/**
+ * The hash count of one job is geometric, so n jobs estimate the rate to about 1/sqrt(n): ~50 jobs
+ * give ~15%, while each job stays long enough (~2% of the budget) for per-job overhead not to count.
+ */
+const JOBS_WANTED = 50;
+
+export async function benchmark(backend: WorkBackend, durationMs: number): Promise<BenchmarkResult> {
+  let hashesPerJob = START_HASHES;
+  let hashes = 0;
+  let seconds = 0;
+  let jobs = 0;
+  // Warm-up, not counted: the first job also pays for starting threads and compiling kernels.
+  await backend.generate(randomBytes(32), fromMultiplier(START_HASHES, 0n));
+  const deadline = performance.now() + durationMs;
+  do {
+    // Expected hashes of threshold 0 is 1, so "multiplier N over 0" expects N hashes.
+    const threshold = fromMultiplier(hashesPerJob, 0n);
+    const started = performance.now();
+    await backend.generate(randomBytes(32), threshold);
+    const took = (performance.now() - started) / 1000;
+    if (took * 1000 < durationMs / JOBS_WANTED && hashesPerJob < MAX_HASHES) {
+      hashesPerJob *= 4;
+      hashes = seconds = jobs = 0;
+      continue;
+    }
+    hashes += expectedHashes(threshold);
+    seconds += took;
+    jobs += 1;
+  } while (performance.now() < deadline || jobs === 0);
+  return { hashRate: hashes / seconds, jobs };
+}
+
+/** Expected seconds per job at `threshold` for a backend hashing at `hashRate`. */
+export function expectedSeconds(threshold: bigint, hashRate: number): number {
+  return expectedHashes(threshold) / hashRate;
+}

@@ -1,0 +1,57 @@
+/**
+ * What the hub tells one payout address on `client/ADDRESS` (DESIGN 3.1): its credit counters after
+ * each reward, or an error about a result it sent. The payload comes over the network, so it is
+ * parsed with a schema and anything unexpected is reported rather than trusted.
+ */
+import { z } from "zod";
+
+const count = z.coerce.number().int().nonnegative();
+
+const feedbackSchema = z.union([
+  z.object({ error: z.string().max(500) }),
+  z.object({
+    precache: count,
+    ondemand: count,
+    snapshot_precache: count.optional(),
+    snapshot_ondemand: count.optional(),
+    block_rewarded: z.string().max(64).optional(),
+  }),
+]);
+
+export type Feedback =
+  | { kind: "error"; error: string }
+  | {
+      kind: "credits";
+      precache: number;
+      ondemand: number;
+      /** The counters at the last payout, when the hub sends them. */
+      snapshot?: { precache: number; ondemand: number };
+      blockRewarded?: string;
+    };
+
+const MAX_FEEDBACK_BYTES = 4096;
+
+export function parseFeedback(payload: Buffer): Feedback | { kind: "invalid"; reason: string } {
+  if (payload.length > MAX_FEEDBACK_BYTES) return { kind: "invalid", reason: "message too long" };
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString("utf8"));
+  } catch {
+    return { kind: "invalid", reason: "not JSON" };
+  }
+  const parsed = feedbackSchema.safeParse(json);
+  if (!parsed.success) return { kind: "invalid", reason: parsed.error.issues[0]?.message ?? "bad shape" };
+  const value = parsed.data;
+  if ("error" in value) return { kind: "error", error: value.error };
+  const snapshot =
+    value.snapshot_precache !== undefined && value.snapshot_ondemand !== undefined
+      ? { precache: value.snapshot_precache, ondemand: value.snapshot_ondemand }
+      : undefined;
+  return {
+    kind: "credits",
+    precache: value.precache,
+    ondemand: value.ondemand,
+    ...(snapshot ? { snapshot } : {}),
+    ...(value.block_rewarded ? { blockRewarded: value.block_rewarded.toUpperCase() } : {}),
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The worker's job queue: pure bookkeeping, no I/O, so its rules can be property-tested.
+ *
+ * - Waiting jobs are taken in random order, so that many workers receiving the same broadcast spread
+ *   over different jobs instead of all racing on the first one; on-demand jobs (a service is waiting)
+ *   always go before precache jobs (nobody is waiting yet).
+ * - One job is active at a time: the backend already uses every thread on it.
+ * - A job for a hash that is waiting, active or recently done at the same or a higher difficulty is
+ *   a duplicate and ignored (MQTT QoS 1 and reconnects can deliver a message twice).
+ * - The queue is bounded; when full it sheds the oldest precache job first.
+ * - On-demand jobs expire: no service waits longer than the longest request timeout, so older ones
+ *   are dropped unsolved rather than worked on for nobody (e.g. after the hub restarted).
+ */
+import type { WorkType } from "../protocol/topics.js";
+
+export interface Job {
+  /** Canonical (upper-case) block hash, as the hub emits it. */
+  hash: string;
+  type: WorkType;
+  difficulty: bigint;
+  /** When the job arrived (ms, any monotonic clock the caller uses consistently). */
+  receivedAt: number;
+  /** Times the backend already failed on this job. */
+  attempts?: number;
+}
+
+/** The longest a service can wait for on-demand work (DESIGN 3.2: timeout 1..30 s). */
+export const ONDEMAND_TTL_MS = 30_000;
+
+export type OfferOutcome =
+  /** Queued; `shed` is the job dropped to make room, if any. */
+  | { kind: "queued"; shed?: Job }
+  /** Already waiting: merged (higher difficulty, on-demand wins over precache). */
+  | { kind: "merged" }
+  | { kind: "duplicate" }
+  /** The queue is full of on-demand jobs and this is only a precache job. */
+  | { kind: "full" };
+
+export type CancelOutcome = "dropped" | "active" | "unknown";
+
+export interface QueueOptions {
+  capacity: number;
+  /** How many finished hashes to remember for duplicate detection. */
+  recentCapacity?: number;
+  /** Uniform in [0, 1); injectable so tests are reproducible. */
+  random?: () => number;
+  ondemandTtlMs?: number;
+}
+
+export class JobQueue {
+  /** In arrival order, oldest first. */
+  private readonly waiting: Job[] = [];
+  private activeJob: Job | null = null;
+  /** Hash -> difficulty already delivered, oldest first (a Map keeps insertion order). */
+  private readonly recent = new Map<string, bigint>();
+  private readonly capacity: number;
+  private readonly recentCapacity: number;
+  private readonly random: () => number;
+  private readonly ondemandTtlMs: number;
+
+  constructor(options: QueueOptions) {
+    if (!Number.isInteger(options.capacity) || options.capacity < 1) {
+      throw new RangeError(`queue capacity must be a positive integer, got ${options.capacity}`);
+    }
+    this.capacity = options.capacity;
+    this.recentCapacity = options.recentCapacity ?? 4096;
+    this.random = options.random ?? Math.random;
+    this.ondemandTtlMs = options.ondemandTtlMs ?? ONDEMAND_TTL_MS;
+  }
+
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  get active(): Job | null {
+    return this.activeJob;
+  }
+
+  /** The waiting jobs, oldest first (a copy). */
+  list(): Job[] {
+    return this.waiting.map((job) => ({ ...job }));
+  }
+
+  offer(job: Job): OfferOutcome {
+    const waiting = this.waiting.find((j) => j.hash === job.hash);
+    if (waiting) {
+      if (job.difficulty <= waiting.difficulty && (job.type === waiting.type || job.type === "precache")) {
+        return { kind: "duplicate" };
+      }
+      if (job.difficulty > waiting.difficulty) waiting.difficulty = job.difficulty;
+      if (job.type === "ondemand" && waiting.type === "precache") {
+        // A service now waits for it: on-demand rules (priority, expiry) apply from now on.
+        waiting.type = "ondemand";
+        waiting.receivedAt = job.receivedAt;
+      }
+      return { kind: "merged" };
+    }
+    const covered = this.activeJob?.hash === job.hash ? this.activeJob.difficulty : this.recent.get(job.hash);
+    if (covered !== undefined && covered >= job.difficulty) return { kind: "duplicate" };
+    let shed: Job | undefined;
+    if (this.waiting.length >= this.capacity) {
+      shed = this.shedFor(job);
+      if (!shed) return { kind: "full" };
+    }
+    this.waiting.push({ ...job });
+    return shed ? { kind: "queued", shed } : { kind: "queued" };
+  }
+
+  /** Moves a random waiting job (on-demand first) to active. Only one job may be active. */
+  take(): Job | undefined {
+    if (this.activeJob) throw new Error("a job is already active; complete, abandon or fail it first");
+    const ondemand = this.waiting.filter((j) => j.type === "ondemand");
+    const pool = ondemand.length > 0 ? ondemand : this.waiting;
+    if (pool.length === 0) return undefined;
+    const pick = pool[Math.min(pool.length - 1, Math.floor(this.random() * pool.length))] as Job;
+    this.waiting.splice(this.waiting.indexOf(pick), 1);
+    this.activeJob = pick;
+    return { ...pick };
+  }
+
+  /** Drops and returns the on-demand jobs that arrived more than the TTL before `now`. */
+  expire(now: number): Job[] {
+    const expired = this.waiting.filter(
+      (j) => j.type === "ondemand" && now - j.receivedAt > this.ondemandTtlMs,
+    );
+    for (const job of expired) this.waiting.splice(this.waiting.indexOf(job), 1);
+    return expired;
+  }
+
+  /** Drops a waiting job, or reports that the active one must be aborted by the caller. */
+  cancel(hash: string): CancelOutcome {
+    const index = this.waiting.findIndex((j) => j.hash === hash);
+    if (index >= 0) {
+      this.waiting.splice(index, 1);
+      return "dropped";
+    }
+    return this.activeJob?.hash === hash ? "active" : "unknown";
+  }
+
+  /** The active job delivered work at `difficulty`: later offers up to it are duplicates. */
+  complete(difficulty: bigint): void {
+    const job = this.requireActive();
+    this.activeJob = null;
+    this.recent.delete(job.hash);
+    this.recent.set(job.hash, difficulty);
+    if (this.recent.size > this.recentCapacity) {
+      this.recent.delete(this.recent.keys().next().value as string);
+    }
+  }
+
+  /** The active job ended without work and is not wanted any more (cancelled, worker stopping). */
+  abandon(): void {
+    this.requireActive();
+    this.activeJob = null;
+  }
+
+  /**
+   * The backend failed on the active job: it goes back in the queue as the newest job unless it has
+   * now failed `maxAttempts` times (a job that breaks the backend must not block it forever).
+   */
+  fail(maxAttempts: number): { attempts: number; requeued: boolean } {
+    const job = this.requireActive();
+    this.activeJob = null;
+    const attempts = (job.attempts ?? 0) + 1;
+    const alreadyWaiting = this.waiting.some((j) => j.hash === job.hash);
+    // A retry never sheds another job: it already had its chance.
+    if (attempts >= maxAttempts || (!alreadyWaiting && this.waiting.length >= this.capacity)) {
+      return { attempts, requeued: false };
+    }
+    this.offer({ ...job, attempts });
+    return { attempts, requeued: true };
+  }
+
+  /** Empties the waiting list (the active job is left to its owner); returns what was dropped. */
+  clear(): Job[] {
+    return this.waiting.splice(0, this.waiting.length);
+  }
+
+  private requireActive(): Job {
+    if (!this.activeJob) throw new Error("no job is active");
+    return this.activeJob;
+  }
+
+  /** Removes and returns the job to drop so `incoming` fits, or undefined if `incoming` must go. */
+  private shedFor(incoming: Job): Job | undefined {
+    let index = this.waiting.findIndex((j) => j.type === "precache");
+    // Full of on-demand jobs: a newer on-demand job is likelier to still have a service waiting.
+    if (index < 0 && incoming.type === "ondemand") index = 0;
+    if (index < 0) return undefined;
+    return this.waiting.splice(index, 1)[0];
+  }
+}

@@ -1,0 +1,398 @@
+/**
+ * The worker client: takes jobs from the hub over MQTT, solves them with a WorkBackend, validates
+ * the work itself and publishes `HASH,WORK,PAYOUT` (DESIGN 3.1). Built to run unattended for weeks:
+ * it reconnects forever, pauses while the hub's heartbeat is missing, and turns backend failures
+ * into retries with backoff instead of crashes.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { addressError } from "../nano/account.js";
+import { expectedHashes } from "../nano/difficulty.js";
+import { NanoInputError } from "../nano/errors.js";
+import { formatU64, parseHash } from "../nano/hex.js";
+import { workValue } from "../nano/work.js";
+import type { WorkBackend } from "../pow/backend.js";
+import {
+  formatResultPayload,
+  parseCancelPayload,
+  parseWorkPayload,
+  topics,
+  type WorkType,
+  workTypeOf,
+} from "../protocol/topics.js";
+import {
+  type Connection,
+  DEFAULT_RECONNECT,
+  openConnection,
+  type ReconnectPolicy,
+  reconnectDelay,
+  redactUrl,
+} from "./connection.js";
+import { parseFeedback } from "./feedback.js";
+import { formatDuration } from "./format.js";
+import { type Job, JobQueue } from "./queue.js";
+
+export type WorkChoice = "any" | WorkType;
+
+/** The few logger methods the worker uses; a pino logger fits. */
+export interface WorkerLog {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+}
+
+export interface WorkerOptions {
+  /** Nano address credited for this worker's results. */
+  payout: string;
+  /** mqtt://user:pass@host:port, or ws:// / wss:// for MQTT over WebSocket. */
+  server: string;
+  /** Which jobs to take. Default "any". */
+  work?: WorkChoice;
+  /** Solves the jobs. The worker owns it from now on: stop() closes it. */
+  backend: WorkBackend;
+  log?: WorkerLog;
+  /** MQTT client id; default `dpow-worker-` + a digest of the payout address + a random suffix. */
+  clientId?: string;
+  /** Hub counts as offline after this long without a heartbeat. Default 5000 ms. */
+  heartbeatTimeoutMs?: number;
+  /** Most jobs waiting at once. Default 256. */
+  queueCapacity?: number;
+  /** Backoff between broker reconnects. Default 1 s doubling to 30 s. */
+  reconnect?: ReconnectPolicy;
+  /** Backoff after a backend failure before the next job. Default 1 s doubling to 30 s. */
+  backendRetry?: ReconnectPolicy;
+  /** Tries per job before a failing backend's job is dropped. Default 3. */
+  maxAttempts?: number;
+  /** Hash rate to show until the first jobs are solved (e.g. from the start-up benchmark). */
+  initialHashRate?: number;
+}
+
+export type ConnectionState = "connecting" | "connected" | "reconnecting" | "stopped";
+
+export interface WorkerStatus {
+  connection: ConnectionState;
+  /** A heartbeat arrived within the timeout; jobs are only started while this holds. */
+  hubOnline: boolean;
+  queued: number;
+  active: { hash: string; type: WorkType } | null;
+  /** Results published. */
+  done: number;
+  /** Rewards the hub reported for this payout address. */
+  accepted: number;
+  /** Jobs cancelled by the hub while waiting or running. */
+  cancelled: number;
+  /** Jobs the backend failed on (each retried up to maxAttempts). */
+  failed: number;
+  /** The hub's latest counters for this payout address. */
+  credits: { precache: number; ondemand: number } | null;
+  lastReward: { hash: string; at: number } | null;
+  /** Hashes per second: measured on solved jobs, or the initial estimate until then. */
+  hashRate: number | null;
+}
+
+export interface RunningWorker {
+  readonly clientId: string;
+  status(): WorkerStatus;
+  /** Called after every status change; returns the unsubscribe function. */
+  onStatus(listener: (status: WorkerStatus) => void): () => void;
+  /** Aborts the running job, disconnects and closes the backend. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const silentLog: WorkerLog = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** Short, readable form of a block hash for log lines. */
+const short = (hash: string) => `${hash.slice(0, 10)}…`;
+
+export function defaultClientId(payout: string): string {
+  const digest = createHash("sha256").update(payout).digest("hex").slice(0, 8);
+  return `dpow-worker-${digest}-${randomBytes(3).toString("hex")}`;
+}
+
+/** Subscriptions for a work choice (DESIGN 3.1: `work/#` + `cancel/#` for any, else one type). */
+export function subscriptionsFor(work: WorkChoice, payout: string): Record<string, 0 | 1> {
+  const jobs: Record<string, 0 | 1> =
+    work === "any" ? { "work/#": 1, "cancel/#": 1 } : { [topics.work(work)]: 1, [topics.cancel(work)]: 1 };
+  return { ...jobs, [topics.client(payout)]: 1, [topics.heartbeat]: 0 };
+}
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const problem = addressError(options.payout);
+  if (problem !== null) throw new NanoInputError(`payout address is invalid: ${problem}`);
+  return new Worker(options);
+}
+
+class Worker implements RunningWorker {
+  readonly clientId: string;
+  private readonly log: WorkerLog;
+  private readonly backend: WorkBackend;
+  private readonly payout: string;
+  private readonly queue: JobQueue;
+  private readonly connection: Connection;
+  private readonly listeners = new Set<(status: WorkerStatus) => void>();
+  private readonly watchdog: NodeJS.Timeout;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeatTimeoutMs: number;
+  private readonly backendRetry: ReconnectPolicy;
+  private readonly maxAttempts: number;
+
+  private connectionState: ConnectionState = "connecting";
+  private hubOnline = false;
+  private lastHeartbeat = Date.now();
+  private running: { job: Job; controller: AbortController; done: Promise<void> } | null = null;
+  private backendFailures = 0;
+  private backendPausedUntil = 0;
+  private stopping: Promise<void> | undefined;
+  private counters = { done: 0, accepted: 0, cancelled: 0, failed: 0 };
+  private credits: WorkerStatus["credits"] = null;
+  private lastReward: WorkerStatus["lastReward"] = null;
+  private solved = { hashes: 0, seconds: 0 };
+  private readonly initialHashRate: number | null;
+
+  constructor(options: WorkerOptions) {
+    this.payout = options.payout;
+    this.backend = options.backend;
+    this.log = options.log ?? silentLog;
+    this.clientId = options.clientId ?? defaultClientId(options.payout);
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 5000;
+    this.backendRetry = options.backendRetry ?? DEFAULT_RECONNECT;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.initialHashRate = options.initialHashRate ?? null;
+    this.queue = new JobQueue({ capacity: options.queueCapacity ?? 256 });
+
+    const where = redactUrl(options.server);
+    this.log.info({ server: where, clientId: this.clientId }, `connecting to ${where}`);
+    this.connection = openConnection({
+      url: options.server,
+      clientId: this.clientId,
+      subscriptions: subscriptionsFor(options.work ?? "any", options.payout),
+      reconnect: options.reconnect ?? DEFAULT_RECONNECT,
+      handlers: {
+        connected: (problem) => {
+          this.connectionState = "connected";
+          this.lastHeartbeat = Date.now();
+          this.log.info({ server: where }, `connected to ${where}; waiting for the hub's heartbeat`);
+          if (problem) this.log.error({ server: where }, `${problem}: check the --server account`);
+          this.changed();
+        },
+        disconnected: (reason, retryInMs) => {
+          this.connectionState = "reconnecting";
+          // Without the broker the hub can neither be heard nor receive results: start nothing new
+          // until a heartbeat arrives over the new connection.
+          this.hubOnline = false;
+          this.log.warn(
+            { server: where, reason, retryInMs },
+            `broker connection to ${where} lost or refused (${reason}); retrying in ${formatDuration(retryInMs / 1000)}`,
+          );
+          this.changed();
+        },
+        message: (topic, payload) => this.onMessage(topic, payload),
+      },
+    });
+    this.watchdog = setInterval(() => this.checkHeartbeat(), Math.max(50, this.heartbeatTimeoutMs / 5));
+  }
+
+  status(): WorkerStatus {
+    const active = this.queue.active;
+    const measured = this.solved.seconds > 0 ? this.solved.hashes / this.solved.seconds : null;
+    return {
+      connection: this.stopping ? "stopped" : this.connectionState,
+      hubOnline: this.hubOnline,
+      queued: this.queue.size,
+      active: active ? { hash: active.hash, type: active.type } : null,
+      ...this.counters,
+      credits: this.credits ? { ...this.credits } : null,
+      lastReward: this.lastReward ? { ...this.lastReward } : null,
+      hashRate: measured ?? this.initialHashRate,
+    };
+  }
+
+  onStatus(listener: (status: WorkerStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.watchdog);
+      clearTimeout(this.retryTimer);
+      const running = this.running;
+      running?.controller.abort();
+      await running?.done;
+      await this.connection.close();
+      await this.backend.close();
+      this.log.info({}, "worker stopped");
+      this.changed();
+    })();
+    return this.stopping;
+  }
+
+  private changed(): void {
+    const status = this.status();
+    for (const listener of this.listeners) listener(status);
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const type = workTypeOf(topic);
+    if (topic === topics.heartbeat) this.onHeartbeat();
+    else if (topic === topics.client(this.payout)) this.onFeedback(payload);
+    else if (type !== null && topic === topics.work(type)) this.onWork(type, payload);
+    else if (type !== null && topic === topics.cancel(type)) this.onCancel(payload);
+  }
+
+  private onHeartbeat(): void {
+    this.lastHeartbeat = Date.now();
+    if (this.hubOnline) return;
+    this.hubOnline = true;
+    this.log.info({ queued: this.queue.size }, "hub is online (heartbeat received); taking jobs");
+    this.changed();
+    this.pump();
+  }
+
+  private checkHeartbeat(): void {
+    const silentFor = Date.now() - this.lastHeartbeat;
+    if (!this.hubOnline || silentFor <= this.heartbeatTimeoutMs) return;
+    this.hubOnline = false;
+    this.log.warn(
+      { silentForMs: silentFor, queued: this.queue.size },
+      `no heartbeat from the hub for ${formatDuration(silentFor / 1000)}: not starting new jobs until it is back`,
+    );
+    this.changed();
+  }
+
+  private onWork(type: WorkType, payload: Buffer): void {
+    const parsed = parseWorkPayload(payload);
+    if (!parsed.ok) {
+      this.log.warn({ topic: topics.work(type) }, `ignored a malformed job: ${parsed.error}`);
+      return;
+    }
+    const { hash, difficulty } = parsed.value;
+    const outcome = this.queue.offer({ hash, type, difficulty, receivedAt: Date.now() });
+    if (outcome.kind === "queued" && outcome.shed) {
+      this.log.warn(
+        { hash: outcome.shed.hash },
+        `queue full: dropped ${outcome.shed.type} job ${short(outcome.shed.hash)}`,
+      );
+    } else if (outcome.kind === "full") {
+      this.log.warn({ hash }, `queue full of on-demand jobs: ignored precache job ${short(hash)}`);
+    }
+    this.changed();
+    this.pump();
+  }
+
+  private onCancel(payload: Buffer): void {
+    const parsed = parseCancelPayload(payload);
+    if (!parsed.ok) return;
+    const outcome = this.queue.cancel(parsed.value);
+    if (outcome === "unknown") return;
+    this.counters.cancelled++;
+    if (outcome === "active") this.running?.controller.abort();
+    this.changed();
+  }
+
+  private onFeedback(payload: Buffer): void {
+    const feedback = parseFeedback(payload);
+    if (feedback.kind === "invalid") {
+      this.log.warn({}, `ignored an unreadable message from the hub: ${feedback.reason}`);
+      return;
+    }
+    if (feedback.kind === "error") {
+      this.log.error({ error: feedback.error }, `the hub says: ${feedback.error}`);
+      return;
+    }
+    this.credits = { precache: feedback.precache, ondemand: feedback.ondemand };
+    const totals = `credits: ${feedback.ondemand} on-demand, ${feedback.precache} precache`;
+    if (feedback.blockRewarded) {
+      this.counters.accepted++;
+      this.lastReward = { hash: feedback.blockRewarded, at: Date.now() };
+      this.log.info(
+        { hash: feedback.blockRewarded, ...this.credits },
+        `rewarded for ${short(feedback.blockRewarded)}; ${totals}`,
+      );
+    } else {
+      this.log.info({ ...this.credits }, totals);
+    }
+    this.changed();
+  }
+
+  /** Starts the next job if nothing runs and nothing (hub offline, backend backoff) holds us back. */
+  private pump(): void {
+    if (this.running || this.stopping || !this.hubOnline) return;
+    const wait = this.backendPausedUntil - Date.now();
+    if (wait > 0) return;
+    for (const job of this.queue.expire(Date.now())) {
+      this.log.warn(
+        { hash: job.hash },
+        `dropped on-demand job ${short(job.hash)}: no service waits that long`,
+      );
+    }
+    const job = this.queue.take();
+    if (!job) return;
+    const controller = new AbortController();
+    const running = { job, controller, done: Promise.resolve() };
+    this.running = running;
+    running.done = this.solve(job, controller.signal).finally(() => {
+      this.running = null;
+      this.changed();
+      this.pump();
+    });
+    this.changed();
+  }
+
+  private async solve(job: Job, signal: AbortSignal): Promise<void> {
+    const root = parseHash(job.hash);
+    this.log.info(
+      { hash: job.hash, type: job.type, difficulty: formatU64(job.difficulty) },
+      `working on ${job.type} ${short(job.hash)} at difficulty ${formatU64(job.difficulty)}`,
+    );
+    const started = performance.now();
+    try {
+      const { work } = await this.backend.generate(root, job.difficulty, { signal });
+      if (signal.aborted) {
+        this.queue.abandon();
+        return;
+      }
+      // Never publish unchecked work: a faulty GPU or work server must not cost the payout address.
+      const value = workValue(root, work);
+      if (value < job.difficulty) {
+        throw new Error(
+          `backend returned work ${formatU64(work)} below difficulty ${formatU64(job.difficulty)}`,
+        );
+      }
+      const tookSeconds = (performance.now() - started) / 1000;
+      this.queue.complete(job.difficulty);
+      this.connection.publish(
+        topics.result(job.type),
+        formatResultPayload({ hash: job.hash, work, address: this.payout }),
+      );
+      this.counters.done++;
+      this.solved.hashes += expectedHashes(job.difficulty);
+      this.solved.seconds += tookSeconds;
+      this.backendFailures = 0;
+      this.log.info(
+        { hash: job.hash, type: job.type, work: formatU64(work), seconds: tookSeconds },
+        `solved ${job.type} ${short(job.hash)} in ${formatDuration(tookSeconds)}; result sent`,
+      );
+    } catch (err) {
+      if (signal.aborted) {
+        this.queue.abandon();
+        return;
+      }
+      this.onBackendFailure(job, err);
+    }
+  }
+
+  private onBackendFailure(job: Job, err: unknown): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    const { attempts, requeued } = this.queue.fail(this.maxAttempts);
+    this.counters.failed++;
+    const delay = reconnectDelay(this.backendFailures++, this.backendRetry);
+    this.backendPausedUntil = Date.now() + delay;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.pump(), delay);
+    const fate = requeued ? "put back in the queue" : `dropped after ${attempts} attempt(s)`;
+    this.log.error(
+      { hash: job.hash, backend: this.backend.name, reason, retryInMs: delay },
+      `${this.backend.name} failed on ${short(job.hash)} (${reason}); job ${fate}; next job in ${formatDuration(delay / 1000)}`,
+    );
+  }
+}

@@ -1,0 +1,170 @@
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import mqtt from "mqtt";
+import { afterEach, describe, expect, it } from "vitest";
+import { SqliteLedger } from "../../src/hub/ledger/sqlite.js";
+import { parseHash, parseU64 } from "../../src/nano/hex.js";
+import { workValue } from "../../src/nano/work.js";
+import { DPOW_BIN, runCli } from "../helpers/cli.js";
+import { FakeWorker, randomHash } from "../helpers/fake-worker.js";
+import { type HubProcess, postWork, spawnHub, tempDir, waitForMetric } from "../helpers/hub-process.js";
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function temp(): string {
+  const t = tempDir();
+  cleanups.push(t.remove);
+  return join(t.dir, "hub.db");
+}
+
+async function hubOn(db: string, args: string[] = []): Promise<HubProcess> {
+  const hub = await spawnHub(db, args);
+  cleanups.push(() => hub.stop());
+  return hub;
+}
+
+function addService(db: string, name: string, ...flags: string[]): { user: string; api_key: string } {
+  const added = runCli(["service", "add", name, "--json", "--db", db, ...flags]);
+  expect(added.status, added.stderr).toBe(0);
+  return JSON.parse(added.stdout) as { user: string; api_key: string };
+}
+
+/** A TCP port held by someone else for the duration of the test. */
+async function occupiedPort(): Promise<number> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return (server.address() as { port: number }).port;
+}
+
+async function retainedStatistics(mqttPort: number): Promise<Record<string, any>> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+    username: "client",
+    password: "client",
+    reconnectPeriod: 0,
+  });
+  try {
+    const message = new Promise<Buffer>((resolve) => client.once("message", (_topic, payload) => resolve(payload)));
+    await client.subscribeAsync("statistics");
+    return JSON.parse((await message).toString()) as Record<string, any>;
+  } finally {
+    await client.endAsync(true);
+  }
+}
+
+describe("dpow server lifecycle", () => {
+  it("keeps services, credits and statistics across a restart", async () => {
+    const db = temp();
+    const svc = addService(db, "keeper", "--public", "--display", "Keeper", "--website", "https://keeper.example");
+    let hub = await hubOn(db);
+    const worker = await FakeWorker.connect(hub.mqttPort, { auto: true });
+    for (let i = 0; i < 3; i++) expect((await postWork(hub, { ...svc, hash: randomHash() })).status).toBe(200);
+    await worker.waitForFeedback("third reward", (f) => f.ondemand === 3);
+    await worker.close();
+    expect(await hub.stop()).toBe(0);
+
+    hub = await hubOn(db);
+    expect((await postWork(hub, { ...svc, hash: "zz" })).json.error).toMatch(/^hash/);
+    const stats = await retainedStatistics(hub.mqttPort);
+    expect(stats).toEqual({
+      services: {
+        public: [{ display: "Keeper", website: "https://keeper.example", precache: 0, ondemand: 3 }],
+        private: { count: 0, precache: 0, ondemand: 0 },
+      },
+      work: { precache: 0, ondemand: 3 },
+    });
+    const ledger = new SqliteLedger(db);
+    cleanups.push(() => ledger.close());
+    expect(await ledger.workerCounters(worker.payout)).toEqual({ precache: 0, ondemand: 3 });
+    const json = runCli(["service", "stats", "keeper", "--json", "--db", db]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ precache: 0, ondemand: 3 });
+  });
+
+  it("answers in-flight requests cleanly on SIGTERM and exits 0", async () => {
+    const db = temp();
+    const svc = addService(db, "patient");
+    const hub = await hubOn(db);
+    const pending = postWork(hub, { ...svc, hash: randomHash(), timeout: 30, id: 9 });
+    await waitForMetric(hub, "dpow_waiting_requests", (v) => v === 1);
+    const exit = hub.stop("SIGTERM");
+    const answer = await pending;
+    expect(answer.status).toBe(503);
+    expect(answer.json).toEqual({ error: "The hub is shutting down; retry in a moment", id: 9 });
+    expect(await exit).toBe(0);
+    expect(hub.logs.some((l) => l.msg === "stopped")).toBe(true);
+  });
+
+  it("refuses a taken port with a message naming the flag", async () => {
+    const db = temp();
+    const taken = await occupiedPort();
+    const http = runCli(["server", "--port", String(taken), "--mqtt-port", "0", "--db", db]);
+    expect(http.status).toBe(2);
+    expect(http.stderr.trim()).toBe(
+      `dpow: HTTP port ${taken} is already in use; choose another with --port PORT (0 picks a free one)`,
+    );
+    const broker = runCli(["server", "--port", "0", "--mqtt-port", String(taken), "--db", db]);
+    expect(broker.status).toBe(2);
+    expect(broker.stderr).toMatch(new RegExp(`MQTT port ${taken} is already in use.*--mqtt-port`));
+  });
+
+  it("refuses bad flags with one-line errors", () => {
+    for (const [args, error] of [
+      [["--port", "99999"], /--port must be a port number/],
+      [["--difficulty", "xyz"], /--difficulty must be exactly 16 hex/],
+      [["--difficulty", "ffff000000000000", "--network", "dev"], /not both/],
+      [["--max-multiplier", "0.5"], /--max-multiplier must be a number >= 1/],
+      [["--network", "test"], /Allowed choices are live, dev/],
+    ] as const) {
+      const result = runCli(["server", ...args, "--db", ":memory:"]);
+      expect(result.status, result.stderr).not.toBe(0);
+      expect(result.stderr).toMatch(error);
+      expect(result.stderr.trim().split("\n")).toHaveLength(2 - (result.status === 2 ? 1 : 0) + 0 || 1);
+    }
+  });
+});
+
+describe("dpow start (all-in-one)", () => {
+  it("takes free ports when its defaults are taken, and serves valid work from its local worker", async () => {
+    const db = temp();
+    const [http, mqttPort] = [await occupiedPort(), await occupiedPort()];
+    const child = spawn(
+      process.execPath,
+      [DPOW_BIN, "start", "--port", String(http), "--mqtt-port", String(mqttPort), "--db", db],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    cleanups.push(() => {
+      child.kill("SIGTERM");
+      return exited;
+    });
+    const lines: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner: ${lines.join("\n")}`)), 20_000);
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        lines.push(line);
+        if (line.startsWith("Stop with Ctrl-C")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const banner = lines.join("\n");
+    expect(banner).toMatch(/development difficulty ffff000000000000/);
+    expect(banner).toMatch(new RegExp(`port ${http} was taken`));
+    expect(banner).toMatch(new RegExp(`port ${mqttPort} was taken`));
+    const curl = lines.find((l) => l.trim().startsWith("curl")) as string;
+    const [, url, body] = /curl -s (\S+) -d '(.+)'$/.exec(curl.trim()) as RegExpExecArray;
+    const response = await fetch(url as string, { method: "POST", body });
+    const json = (await response.json()) as Record<string, string>;
+    const { hash } = JSON.parse(body as string) as { hash: string };
+    expect(json.hash).toBe(hash);
+    expect(workValue(parseHash(hash), parseU64(json.work, "work")) >= 0xffff000000000000n).toBe(true);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+});

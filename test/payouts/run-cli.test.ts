@@ -1,0 +1,363 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqlitePayoutStore } from "../../src/payouts/sqlite-store.js";
+import { makeChain, NANO, NanoNodeSimulator, TEST_THRESHOLDS } from "../fixtures/nano-node/index.js";
+import { type CliResult, type KillPoint, runCli, seedWins } from "./cli-helpers.js";
+
+const WORKERS = 8;
+const BUDGET = 10n * NANO + 7n;
+/** RPC latency of the simulated node in the kill tests, so kills land inside the payment phase too. */
+const LATENCY_MS = 10;
+
+let dir: string;
+let db: string;
+let sim: NanoNodeSimulator;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "dpow-payouts-cli-"));
+  db = join(dir, "dpow.db");
+  await seedWins(db, WORKERS);
+  sim = await NanoNodeSimulator.start({ funded: [20n * NANO, 5n * NANO] });
+});
+afterEach(async () => {
+  await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface PlanDocument {
+  id: string;
+  total: string;
+  payments: Array<{ worker: string; amount: string }>;
+  skipped: Array<{ worker: string; reason: string }>;
+}
+
+async function makePlan(budget = BUDGET): Promise<{ file: string; plan: PlanDocument }> {
+  const file = join(dir, "plan.json");
+  const result = await runCli([
+    "payouts",
+    "plan",
+    "--db",
+    db,
+    "--budget",
+    budget.toString(),
+    "--out",
+    file,
+    "--json",
+  ]);
+  expect(result.stderr).toBe("");
+  expect(result.code).toBe(0);
+  return { file, plan: JSON.parse(result.stdout) };
+}
+
+/** Every send the source made since the simulator started, by destination. */
+function sendsFrom(source: string): Map<string, bigint[]> {
+  const sends = new Map<string, bigint[]>();
+  for (const b of sim.ledger.blocks.values()) {
+    if (b.block.account !== source || b.subtype !== "send" || b.height === 1) continue;
+    sends.set(b.block.link_as_account, [...(sends.get(b.block.link_as_account) ?? []), b.amount]);
+  }
+  return sends;
+}
+
+async function expectPaidExactlyOnce(plan: PlanDocument, source: string): Promise<void> {
+  const sends = sendsFrom(source);
+  expect(sends.size).toBe(plan.payments.length);
+  for (const p of plan.payments) expect(sends.get(p.worker)).toEqual([BigInt(p.amount)]);
+  const paid = [...sends.values()].flat().reduce((a, b) => a + b, 0n);
+  expect(paid <= BUDGET).toBe(true);
+  expect(paid).toBe(BigInt(plan.total));
+  const store = new SqlitePayoutStore(db);
+  const stored = await store.plan(plan.id);
+  await store.close();
+  expect(stored?.status).toBe("complete");
+  for (const item of stored?.items ?? []) {
+    expect(sim.ledger.blocks.get(item.blockHash ?? "")?.block.link_as_account).toBe(item.worker);
+  }
+}
+
+/** A small deterministic generator, so a failing kill sequence can be replayed from its seed. */
+function lcg(seed: number) {
+  let state = seed >>> 0;
+  return (n: number) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state % n;
+  };
+}
+
+async function paidCount(planId: string): Promise<number> {
+  const store = new SqlitePayoutStore(db);
+  const plan = await store.plan(planId);
+  await store.close();
+  return plan?.items.filter((i) => i.status === "paid").length ?? 0;
+}
+
+/**
+ * Re-runs `args` until it completes, SIGKILLing the first `kills` runs at random points. Returns
+ * how many runs were killed, and how many of those left the plan part-paid (killed mid-payout).
+ */
+async function killUntilDone(
+  args: string[],
+  planId: string,
+  kills: number,
+  seed: number,
+): Promise<{ killed: number; midway: number }> {
+  const random = lcg(seed);
+  let killed = 0;
+  let midway = 0;
+  for (let runs = 1; runs <= kills + 5; runs++) {
+    const point: KillPoint | undefined =
+      runs <= kills
+        ? random(2) === 0
+          ? { afterPayments: 0, jitterMs: 200 + random(300) }
+          : { afterPayments: 1 + random(WORKERS - 2), jitterMs: random(2 * LATENCY_MS) }
+        : undefined;
+    const result: CliResult = await runCli(args, point);
+    if (result.signal === "SIGKILL") {
+      killed++;
+      const paid = await paidCount(planId);
+      if (paid > 0 && paid < WORKERS) midway++;
+      continue;
+    }
+    expect(result.stderr.replace(/^\[.*\n/gm, ""), `run ${runs} (seed ${seed})`).toBe("");
+    expect(result.code).toBe(0);
+    return { killed, midway };
+  }
+  throw new Error(`the payout did not complete (seed ${seed})`);
+}
+
+describe("dpow payouts run survives SIGKILL at random points", () => {
+  it("wallet mode: every worker paid its share exactly once", async () => {
+    const [source] = sim.funded;
+    if (!source) throw new Error("no funded account");
+    const wallet = sim.createWallet([source]);
+    const { file, plan } = await makePlan();
+    expect(plan.payments).toHaveLength(WORKERS);
+    expect(plan.skipped.map((s) => s.worker)).toEqual(["nano_1thisisnotavalidaddress"]);
+    const seed = Date.now() % 100_000;
+    sim.latencyMs = LATENCY_MS;
+    const args = [
+      "payouts",
+      "run",
+      file,
+      "--db",
+      db,
+      "--node",
+      sim.rpcUrl,
+      "--wallet",
+      wallet,
+      "--source",
+      source.address,
+      "--yes",
+    ];
+    const { killed, midway } = await killUntilDone(args, plan.id, 6, seed);
+    expect(killed).toBeGreaterThanOrEqual(3);
+    expect(midway).toBeGreaterThan(0);
+    await expectPaidExactlyOnce(plan, source.address);
+    const again = await runCli([...args, "--json"]);
+    expect(JSON.parse(again.stdout).outcome).toBe("already-complete");
+    await expectPaidExactlyOnce(plan, source.address);
+  });
+
+  it("key mode: every worker paid its share exactly once", async () => {
+    const [source] = sim.funded;
+    if (!source) throw new Error("no funded account");
+    const keyFile = join(dir, "key");
+    writeFileSync(keyFile, Buffer.from(source.secretKey).toString("hex"), { mode: 0o600 });
+    const { file, plan } = await makePlan();
+    const seed = Date.now() % 100_000;
+    sim.latencyMs = LATENCY_MS;
+    const difficulty = TEST_THRESHOLDS.send.toString(16);
+    const args = [
+      "payouts",
+      "run",
+      file,
+      "--db",
+      db,
+      "--node",
+      sim.rpcUrl,
+      "--key-file",
+      keyFile,
+      "--difficulty",
+      difficulty,
+      "--yes",
+    ];
+    const { killed, midway } = await killUntilDone(args, plan.id, 6, seed);
+    expect(killed).toBeGreaterThanOrEqual(3);
+    expect(midway).toBeGreaterThan(0);
+    await expectPaidExactlyOnce(plan, source.address);
+  });
+});
+
+describe("dpow payouts run: node failures stop cleanly and resume", () => {
+  it("wallet mode: a send whose answer was lost is not paid twice; another payer is refused", async () => {
+    const [source] = sim.funded;
+    if (!source) throw new Error("no funded account");
+    const wallet = sim.createWallet([source]);
+    const { file, plan } = await makePlan();
+    const args = ["payouts", "run", file, "--db", db, "--node", sim.rpcUrl, "--yes"];
+    const walletArgs = [...args, "--wallet", wallet, "--source", source.address];
+    sim.faults.push({ action: "send", mode: "drop-after" });
+    const lost = await runCli(walletArgs);
+    expect(lost.code).toBe(1);
+    expect(lost.stderr).toMatch(/no answer from the node .*run the same command again to resume/);
+    const keyFile = join(dir, "key");
+    writeFileSync(keyFile, Buffer.from(source.secretKey).toString("hex"));
+    const switched = await runCli([...args, "--key-file", keyFile]);
+    expect(switched.code).toBe(1);
+    expect(switched.stderr).toMatch(/is being paid by wallet .*resume it with the same options/);
+    const done = await runCli(walletArgs);
+    expect(done.stdout).toMatch(/paid in full/);
+    await expectPaidExactlyOnce(plan, source.address);
+  });
+
+  it("key mode: a block whose process answer was lost is republished, not re-signed", async () => {
+    const [source] = sim.funded;
+    if (!source) throw new Error("no funded account");
+    const keyFile = join(dir, "key");
+    writeFileSync(keyFile, Buffer.from(source.secretKey).toString("hex"));
+    const { file, plan } = await makePlan();
+    const args = ["payouts", "run", file, "--db", db, "--node", sim.rpcUrl, "--yes", "--key-file", keyFile];
+    args.push("--difficulty", TEST_THRESHOLDS.send.toString(16));
+    sim.faults.push({ action: "process", mode: "drop-after" });
+    const lost = await runCli(args);
+    expect(lost.code).toBe(1);
+    const processCalls = () => sim.requests.filter((r) => r.action === "process");
+    const before = processCalls();
+    const done = await runCli(args);
+    expect(done.stderr.replace(/^\[.*\n/gm, "")).toBe("");
+    expect(done.stdout).toMatch(/paid in full/);
+    // The resumed run republished the saved block first (answered "Old block"), then paid the rest.
+    const after = processCalls().slice(before.length);
+    expect(after).toHaveLength(WORKERS);
+    expect(after[0]?.block).toEqual(before.at(-1)?.block);
+    await expectPaidExactlyOnce(plan, source.address);
+  });
+
+  it("insufficient balance stops before paying; after a top-up the same command finishes", async () => {
+    const poor = sim.funded[1];
+    const genesis = sim.genesis;
+    if (!poor) throw new Error("no funded account");
+    const wallet = sim.createWallet([poor]);
+    const { file, plan } = await makePlan();
+    const args = [
+      "payouts",
+      "run",
+      file,
+      "--db",
+      db,
+      "--node",
+      sim.rpcUrl,
+      "--wallet",
+      wallet,
+      "--source",
+      poor.address,
+      "--yes",
+    ];
+    const refused = await runCli(args);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^dpow: insufficient balance: .* holds 5000000000000000000000000000000 raw but the plan still needs/,
+    );
+    expect(sendsFrom(poor.address).size).toBe(0);
+    const [topUp] = makeChain(
+      sim.head(genesis),
+      [{ type: "send", to: poor.address, amount: 10n * NANO }],
+      TEST_THRESHOLDS,
+    );
+    if (!topUp) throw new Error("no block");
+    sim.submit(topUp.block);
+    const [receive] = makeChain(
+      sim.head(poor),
+      [{ type: "receive", source: topUp.hash, amount: 10n * NANO }],
+      TEST_THRESHOLDS,
+    );
+    if (!receive) throw new Error("no block");
+    sim.submit(receive.block);
+    const paid = await runCli(args);
+    expect(paid.code).toBe(0);
+    await expectPaidExactlyOnce(plan, poor.address);
+  });
+
+  it("an unreachable node is a one-line error; bad options are refused", async () => {
+    const { file } = await makePlan();
+    await sim.close();
+    const down = await runCli([
+      "payouts",
+      "run",
+      file,
+      "--db",
+      db,
+      "--node",
+      sim.rpcUrl,
+      "--wallet",
+      "00",
+      "--source",
+      sim.funded[0]?.address ?? "",
+      "--yes",
+    ]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(
+      /^dpow: no answer from the node at http:\/\/127\.0\.0\.1:\d+ to account_balance \(ECONNREFUSED\)\. Check --node;/,
+    );
+    const both = await runCli(["payouts", "run", file, "--db", db, "--node", sim.rpcUrl, "--yes"]);
+    expect(both.stderr).toMatch(/give either --wallet/);
+    sim = await NanoNodeSimulator.start();
+  });
+});
+
+describe("dpow payouts plan and history", () => {
+  it("prints a table, carries over workers below --min-works, and lists history", async () => {
+    const planned = await runCli([
+      "payouts",
+      "plan",
+      "--db",
+      db,
+      "--budget",
+      "1000",
+      "--min-works",
+      "4",
+      "--out",
+      join(dir, "p.json"),
+    ]);
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toMatch(/^worker\s+precache\s+ondemand\s+weight\s+Nano/);
+    expect(planned.stdout).toMatch(/below --min-works 4: work carries over/);
+    expect(planned.stdout).toMatch(
+      /total 0.000000000000000000000000001 Nano of a 0.000000000000000000000000001 Nano budget, 5 payments/,
+    );
+    const history = await runCli(["payouts", "history", "--db", db, "--json"]);
+    expect(JSON.parse(history.stdout)).toEqual([expect.objectContaining({ status: "open", budget: "1000" })]);
+    const fraction = await runCli([
+      "payouts",
+      "plan",
+      "--db",
+      db,
+      "--fraction",
+      "0.5",
+      "--node",
+      sim.rpcUrl,
+      "--account",
+      sim.funded[1]?.address ?? "",
+      "--json",
+      "--out",
+      join(dir, "q.json"),
+    ]);
+    expect(JSON.parse(fraction.stdout).budget).toBe(((5n * NANO) / 2n).toString());
+    const noPrompt = await runCli([
+      "payouts",
+      "run",
+      join(dir, "q.json"),
+      "--db",
+      db,
+      "--node",
+      sim.rpcUrl,
+      "--wallet",
+      "00",
+      "--source",
+      sim.funded[0]?.address ?? "",
+    ]);
+    expect(noPrompt.stderr).toMatch(/pass --yes/);
+  });
+});

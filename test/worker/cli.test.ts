@@ -1,0 +1,131 @@
+/**
+ * `dpow worker` as a volunteer runs it (the built CLI, `npm run build` first), with this test acting
+ * as the hub on the embedded broker.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedBroker, startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
+import { runCli } from "../helpers/cli.js";
+import { EASY, IMPOSSIBLE, newPayout, randomHash, TestHub } from "./helpers.js";
+import { DpowProcess } from "./process.js";
+
+describe("dpow worker: arguments", () => {
+  it("refuses a bad payout address with the reason", () => {
+    const bad = `${newPayout().slice(0, -1)}1`;
+    const result = runCli(["worker", "--payout", bad, "--no-benchmark"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--payout is not a valid Nano address: .*checksum/);
+  });
+
+  it("refuses a bad server URL, work type or thread count, naming the flag", () => {
+    const payout = newPayout();
+    const cases: [string[], RegExp][] = [
+      [["--server", "127.0.0.1:1883"], /--server must be an MQTT URL/],
+      [["--work", "all"], /--work must be one of any, ondemand, precache/],
+      [["--threads", "0"], /--threads must be a whole number of at least 1/],
+      [["--backend", "gpu"], /unknown work backend "gpu"/],
+    ];
+    for (const [args, message] of cases) {
+      const result = runCli(["worker", "--payout", payout, "--no-benchmark", ...args]);
+      expect(result.status, args.join(" ")).toBe(2);
+      expect(result.stderr).toMatch(message);
+    }
+  });
+
+  it("documents every option in --help", () => {
+    const { stdout, status } = runCli(["worker", "--help"]);
+    expect(status).toBe(0);
+    for (const flag of [
+      "--payout",
+      "--server",
+      "--work",
+      "--backend",
+      "--threads",
+      "--json-logs",
+      "--no-benchmark",
+    ]) {
+      expect(stdout).toContain(flag);
+    }
+  });
+});
+
+describe("dpow worker: process lifecycle", () => {
+  let broker: EmbeddedBroker;
+  let hub: TestHub;
+  const processes: DpowProcess[] = [];
+
+  function worker(payout: string, ...extra: string[]): DpowProcess {
+    const proc = DpowProcess.start([
+      "worker",
+      "--payout",
+      payout,
+      "--server",
+      `mqtt://client:client@127.0.0.1:${broker.port}`,
+      "--threads",
+      "1",
+      ...extra,
+    ]);
+    processes.push(proc);
+    return proc;
+  }
+
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({ mqttPort: 0, host: "127.0.0.1", serverPassword: "hub-secret" });
+    hub = await TestHub.connect(`mqtt://127.0.0.1:${broker.port}`, "hub-secret");
+    hub.startHeartbeat();
+  });
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((p) => p.stop()));
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await broker?.close();
+  });
+
+  it("benchmarks, solves jobs, and exits cleanly on SIGTERM in the middle of a job", async () => {
+    const payout = newPayout();
+    const proc = worker(payout);
+    await proc.waitForLine(
+      /benchmark: cpu .* hashes at ~[\d.]+ [kMG]?H\/s; expected time per job: .* at the send difficulty/,
+    );
+    await proc.waitForLine(/hub is online/);
+    const easy = randomHash();
+    await hub.work("ondemand", easy, EASY);
+    expect((await hub.result(easy, EASY)).address).toBe(payout);
+    await proc.waitForLine(/solved ondemand .* result sent/);
+
+    const stuck = randomHash();
+    await hub.work("precache", stuck, IMPOSSIBLE);
+    await proc.waitForLine(new RegExp(`working on precache ${stuck.slice(0, 10)}`));
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    expect(proc.output()).toMatch(/SIGTERM: stopping[\s\S]*worker stopped/);
+  });
+
+  it("logs JSON lines with --json-logs", async () => {
+    const proc = worker(newPayout(), "--json-logs", "--no-benchmark");
+    const line = await proc.waitForLine(/hub is online/);
+    expect(JSON.parse(line)).toMatchObject({
+      level: 30,
+      msg: expect.stringMatching(/^hub is online/),
+      queued: 0,
+    });
+  });
+
+  it("killed mid-job, leaves the broker and hub fine: a restarted worker solves the next jobs", async () => {
+    const payout = newPayout();
+    const first = worker(payout, "--no-benchmark");
+    await first.waitForLine(/hub is online/);
+    const stuck = randomHash();
+    await hub.work("ondemand", stuck, IMPOSSIBLE);
+    await first.waitForLine(/working on ondemand/);
+    first.kill("SIGKILL");
+    expect((await first.exited).signal).toBe("SIGKILL");
+
+    const second = worker(payout, "--no-benchmark");
+    await second.waitForLine(/hub is online/);
+    const next = randomHash();
+    await hub.work("ondemand", next, EASY);
+    expect((await hub.result(next, EASY)).address).toBe(payout);
+    expect(hub.results.map((r) => r.hash)).not.toContain(stuck);
+  });
+});
