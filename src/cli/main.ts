@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerAddress } from "./commands/address.js";
+import { registerBench } from "./commands/bench.js";
 import { registerPayouts } from "./commands/payouts.js";
 import { registerServer } from "./commands/server.js";
 import { registerService } from "./commands/service.js";
 import { registerStart } from "./commands/start.js";
 import { registerWork } from "./commands/work.js";
+import { registerWorkServer } from "./commands/work-server.js";
 import { registerWorker } from "./commands/worker.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -19,6 +21,8 @@ const program = new Command("dpow")
   .configureOutput({ outputError: (text, write) => write(`dpow: ${text.replace(/^error: /, "")}`) });
 
 registerWork(program);
+registerWorkServer(program);
+registerBench(program);
 registerAddress(program);
 registerPayouts(program);
 registerServer(program);

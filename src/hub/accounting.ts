@@ -36,6 +36,8 @@ export class Accounting {
   }
 
   private publish(topic: string, payload: string): void {
-    this.broker.publish(topic, payload).catch((err: unknown) => this.logger.warn({ err, topic }, "publish failed"));
+    this.broker
+      .publish(topic, payload)
+      .catch((err: unknown) => this.logger.warn({ err, topic }, "publish failed"));
   }
 }

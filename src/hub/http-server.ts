@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
 import type { HubMetrics } from "./metrics.js";
+import { isPrecachePath, type PrecacheEndpoints, servePrecache } from "./precache/http-routes.js";
 import type { ServiceApi } from "./service-api.js";
 
 const WS_PING_INTERVAL_MS = 30_000;
@@ -17,6 +18,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Upgrade paths served by someone else on this server (the broker's `/mqtt`); others are refused. */
   foreignUpgradePaths: readonly string[];
+  /** `POST /block/` and `/upcheck/blocks/`; both answer 404 without precache. */
+  precache?: PrecacheEndpoints;
 }
 
 /**
@@ -31,7 +34,9 @@ export class HttpFront {
 
   constructor(private readonly options: HttpServerOptions) {
     this.server = createServer((req, res) => this.route(req, res));
-    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
     this.wss.on("connection", (ws) => this.serveSocket(ws));
   }
 
@@ -76,7 +81,14 @@ export class HttpFront {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? "/").split("?", 1)[0];
-    if (req.method === "POST" && (path === "/service/" || path === "/service")) return this.servePost(req, res);
+    if (req.method === "POST" && (path === "/service/" || path === "/service")) {
+      this.servePost(req, res);
+      return;
+    }
+    if (path !== undefined && isPrecachePath(path)) {
+      servePrecache(this.options.precache, path, req, res);
+      return;
+    }
     if (req.method === "GET" && (path === "/upcheck/" || path === "/upcheck")) {
       res.writeHead(200, { "content-type": "text/plain" }).end("up");
       return;
@@ -105,7 +117,9 @@ export class HttpFront {
         if (!refused) {
           refused = true;
           // Answer at once and drop the connection rather than read an unbounded body.
-          res.writeHead(413, { ...JSON_HEADERS, connection: "close" }).end(JSON.stringify({ error: errors.tooLarge }));
+          res
+            .writeHead(413, { ...JSON_HEADERS, connection: "close" })
+            .end(JSON.stringify({ error: errors.tooLarge }));
           req.destroy();
         }
         return;
@@ -114,7 +128,8 @@ export class HttpFront {
     });
     req.on("end", () => {
       if (refused) return;
-      const body = chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8");
+      const body =
+        chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8");
       this.track(this.options.api.handle(body)).then(({ status, body: answer }) => {
         res.writeHead(status, JSON_HEADERS).end(JSON.stringify(answer));
       });
@@ -143,7 +158,11 @@ export class HttpFront {
     ws.on("message", (data: RawData) => {
       const text = rawToString(data);
       if (inFlight >= WS_MAX_IN_FLIGHT) {
-        ws.send(JSON.stringify({ error: `Too many requests in flight on this socket (at most ${WS_MAX_IN_FLIGHT})` }));
+        ws.send(
+          JSON.stringify({
+            error: `Too many requests in flight on this socket (at most ${WS_MAX_IN_FLIGHT})`,
+          }),
+        );
         return;
       }
       inFlight += 1;

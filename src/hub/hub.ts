@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
 import { Accounting } from "./accounting.js";
-import { Announcements, type AnnouncementOptions, DEFAULT_ANNOUNCEMENTS } from "./announcements.js";
+import { type AnnouncementOptions, Announcements, DEFAULT_ANNOUNCEMENTS } from "./announcements.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
 import { HttpFront } from "./http-server.js";
 import { HubMetrics } from "./metrics.js";
 import type { Broker, Coordinator, Ledger } from "./ports.js";
+import type { PrecacheContext, RunningPrecache } from "./precache/index.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ServiceApi } from "./service-api.js";
 import { ServiceCounters } from "./service-counters.js";
@@ -34,11 +35,15 @@ export interface HubOptions {
   jobGraceMs?: number;
   /** How long shutdown waits for in-flight requests before failing them. */
   drainMs?: number;
+  /** Starts precache on the hub's work flow (see startPrecache); off without it. */
+  precache?: (context: PrecacheContext) => RunningPrecache;
 }
 
 export interface Hub {
   /** The bound HTTP port. */
   port: number;
+  /** The work flow, for features that feed it (precache). */
+  flow: WorkFlow;
   /** Stops accepting, answers or fails what is in flight, flushes counters. Leaves broker and storage open (their owner closes them). */
   close(): Promise<void>;
 }
@@ -60,7 +65,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   flow = new WorkFlow(broker.broker, coordinator, accounting, penalties, metrics, logger, {
     jobGraceMs: options.jobGraceMs ?? 10_000,
   });
+  const precache = options.precache?.({ flow, coordinator, metrics, logger });
   const api = new ServiceApi({
+    precache,
     directory: new ServiceDirectory(ledger),
     limiter: new RateLimiter(),
     policy,
@@ -71,6 +78,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   });
   const front = new HttpFront({
     api,
+    precache,
     metrics,
     logger,
     foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH] : [],
@@ -92,6 +100,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const close = async () => {
     front.stopAccepting();
     announcements.stop();
+    precache?.close();
     const drained = front.drain();
     const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2000).unref());
     await Promise.race([drained, deadline]);
@@ -102,6 +111,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
   return {
     port,
+    flow,
     close: () => {
       closing ??= close();
       return closing;

@@ -1,13 +1,14 @@
 import pino, { type Logger } from "pino";
 import { createBackend } from "../pow/create-backend.js";
 import { type RunningWorker, startWorker } from "../worker/index.js";
-import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
+import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
-import { DifficultyPolicy } from "./difficulty-policy.js";
+import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
 import { type HubBroker, startHub } from "./hub.js";
 import { SqliteLedger } from "./ledger/sqlite.js";
 import type { Broker } from "./ports.js";
+import { type PrecacheSettings, withPrecache } from "./precache/index.js";
 
 export interface ServerConfig {
   port: number;
@@ -16,6 +17,10 @@ export interface ServerConfig {
   db: string;
   base: bigint;
   maxMultiplier: number;
+  /** Requests outside [receive .. max]: clamped with a hint (default) or refused. */
+  outOfRange?: OutOfRange;
+  /** Precache from a Nano node's confirmations; off without it. */
+  precache?: PrecacheSettings;
   /** An external broker (as `dpowserver`) instead of the embedded one. */
   mqttUrl?: string;
   clientPassword: string;
@@ -60,7 +65,14 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
   try {
     const ledger = new SqliteLedger(config.db);
     closers.push(() => ledger.close());
-    const coordinator = new MemoryCoordinator();
+    const { coordinator, precache } = await withPrecache(
+      config.precache,
+      config.db,
+      new MemoryCoordinator({
+        frontierLimit: config.precache?.frontierLimit,
+        frontierTtlMs: config.precache?.frontierTtlMs,
+      }),
+    );
     closers.push(() => coordinator.close());
     const { hubBroker, mqttPort, close: closeBroker } = await openBroker(config);
     closers.push(closeBroker);
@@ -70,8 +82,9 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       broker: hubBroker,
       coordinator,
       ledger,
-      policy: new DifficultyPolicy(config.base, config.maxMultiplier),
+      policy: new DifficultyPolicy(config.base, config.maxMultiplier, config.outOfRange),
       logger,
+      precache,
     }).catch((err: NodeJS.ErrnoException) => {
       throw err.code === "EADDRINUSE" ? new PortTakenError("http", config.port) : err;
     });
@@ -118,14 +131,40 @@ async function openBroker(
   };
 }
 
-/** A one-thread CPU worker in this process: the real worker client, over the real broker. */
-async function startLocalWorker(config: ServerConfig, mqttPort: number, payout: string): Promise<RunningWorker> {
+const LOCAL_WORKER_READY_MS = 10_000;
+
+/**
+ * A one-thread CPU worker in this process: the real worker client, over the real broker. Resolves
+ * once it takes jobs (connected, subscribed, hub heartbeat seen), so a request made right after
+ * start-up is not broadcast before the worker listens.
+ */
+async function startLocalWorker(
+  config: ServerConfig,
+  mqttPort: number,
+  payout: string,
+): Promise<RunningWorker> {
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const password = encodeURIComponent(config.clientPassword);
-  return startWorker({
+  const worker = await startWorker({
     payout,
     server: `mqtt://client:${password}@${host.includes(":") ? `[${host}]` : host}:${mqttPort}`,
     backend: await createBackend("cpu", { threads: 1 }),
     log: config.logger.child({ component: "local-worker" }),
   });
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => done(false), LOCAL_WORKER_READY_MS);
+    const check = () => {
+      if (worker.status().hubOnline) done(true);
+    };
+    const unsubscribe = worker.onStatus(check);
+    function done(ok: boolean) {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(ok);
+    }
+    check();
+  });
+  if (!ready)
+    config.logger.warn("the local worker is not taking jobs yet; requests may time out until it does");
+  return worker;
 }

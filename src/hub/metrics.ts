@@ -12,7 +12,16 @@ export type RequestOutcome =
   | "internal";
 
 /** What became of a result a worker published. */
-export type ResultOutcome = "win" | "late" | "invalid" | "garbage" | "ignored" | "bad_address" | "partial";
+export type ResultOutcome =
+  | "win"
+  | "late"
+  | "invalid"
+  | "garbage"
+  | "ignored"
+  | "bad_address"
+  | "partial"
+  /** A result after the job was won that beats the held work: kept, not credited (precache). */
+  | "improved";
 
 export interface MetricsSources {
   workersConnected: () => number;

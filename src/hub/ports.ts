@@ -68,6 +68,8 @@ export interface Coordinator {
   claimWin(jobId: string): Promise<boolean>;
   cacheWork(work: CachedWork): Promise<void>;
   cachedWork(hash: string): Promise<CachedWork | undefined>;
+  /** Forgets the work held for `hash` (precache: its block was superseded, the work is useless now). */
+  dropWork(hash: string): Promise<void>;
   /** The latest known block hash of an account (for precache: its next block's root). */
   setFrontier(account: string, hash: string): Promise<void>;
   frontier(account: string): Promise<string | undefined>;

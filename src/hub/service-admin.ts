@@ -23,7 +23,10 @@ export async function addService(
   }
   checkSettings(settings);
   const apiKey = generateApiKey();
-  const service = await ledger.addService(name, hashApiKey(apiKey), { ...DEFAULT_SERVICE_SETTINGS, ...settings });
+  const service = await ledger.addService(name, hashApiKey(apiKey), {
+    ...DEFAULT_SERVICE_SETTINGS,
+    ...settings,
+  });
   return { service, apiKey };
 }
 
@@ -39,7 +42,8 @@ export async function updateService(
 /** A new key for the service; the old one stops working (within seconds on a running hub). */
 export async function rotateServiceKey(ledger: Ledger, name: string): Promise<string> {
   const apiKey = generateApiKey();
-  if (!(await ledger.setServiceKey(name, hashApiKey(apiKey)))) throw new LedgerError(`no service named "${name}"`);
+  if (!(await ledger.setServiceKey(name, hashApiKey(apiKey))))
+    throw new LedgerError(`no service named "${name}"`);
   return apiKey;
 }
 

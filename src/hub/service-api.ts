@@ -1,9 +1,15 @@
 import type { Logger } from "pino";
 import { formatHash, formatU64, parseHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
-import { type ErrorResponse, errors, parseServiceRequest, type ServiceResponse } from "../protocol/service.js";
+import {
+  type ErrorResponse,
+  errors,
+  parseServiceRequest,
+  type ServiceResponse,
+} from "../protocol/service.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
 import type { HubMetrics, RequestOutcome } from "./metrics.js";
+import type { RunningPrecache } from "./precache/index.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import type { ServiceCounters } from "./service-counters.js";
 import type { ServiceDirectory } from "./service-directory.js";
@@ -34,6 +40,8 @@ export interface ServiceApiDeps {
   counters: ServiceCounters;
   metrics: HubMetrics;
   logger: Logger;
+  /** Precache, when on: told which accounts the requests name. */
+  precache?: Pick<RunningPrecache, "requested">;
 }
 
 /** One service request, from raw body to answer; the same for HTTP and WebSocket. Never throws. */
@@ -70,7 +78,10 @@ export class ServiceApi {
 
     const root = parseHash(request.hash);
     const hash = formatHash(root);
-    const { difficulty, hint } = policy.resolve(request);
+    if (request.account !== undefined) this.deps.precache?.requested(hash, request.account);
+    const resolved = policy.resolve(request);
+    if (resolved.error !== undefined) return this.fail("bad_request", withId({ error: resolved.error }));
+    const { difficulty, hint } = resolved;
     const outcome = await flow.work({
       hash,
       root,
@@ -87,7 +98,10 @@ export class ServiceApi {
     // The last line of defence: never hand out work that fails at the difficulty asked for.
     const value = workValue(root, outcome.work);
     if (value < difficulty) {
-      logger.error({ requestId, hash, work: formatU64(outcome.work) }, "work failed re-validation; not returned");
+      logger.error(
+        { requestId, hash, work: formatU64(outcome.work) },
+        "work failed re-validation; not returned",
+      );
       return this.fail("internal", withId({ error: errors.internal }));
     }
     counters.count(service.name, outcome.kind === "cache" ? "precache" : "ondemand");

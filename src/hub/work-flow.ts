@@ -1,9 +1,15 @@
 import type { Logger } from "pino";
 import { workValue } from "../nano/work.js";
-import { formatCancelPayload, formatWorkPayload, parseResultPayload, topics, workTypeOf } from "../protocol/topics.js";
+import {
+  formatCancelPayload,
+  formatWorkPayload,
+  parseResultPayload,
+  topics,
+  workTypeOf,
+} from "../protocol/topics.js";
 import type { Accounting } from "./accounting.js";
 import type { HubMetrics } from "./metrics.js";
-import type { Broker, Coordinator, Job } from "./ports.js";
+import type { Broker, Coordinator, Job, OpenJobRequest } from "./ports.js";
 import type { WorkerPenalties } from "./worker-penalties.js";
 
 export interface WorkRequest {
@@ -64,23 +70,58 @@ export class WorkFlow {
   async work(request: WorkRequest): Promise<WorkOutcome> {
     if (this.closed) return { kind: "closed" };
     const cached = await this.coordinator.cachedWork(request.hash);
-    if (cached && cached.value >= request.difficulty && workValue(request.root, cached.work) >= request.difficulty) {
+    if (
+      cached &&
+      cached.value >= request.difficulty &&
+      workValue(request.root, cached.work) >= request.difficulty
+    ) {
       return { kind: "cache", work: cached.work, value: cached.value };
     }
     // Wait before broadcasting, so that even an instant result finds this request.
     const outcome = this.wait(request);
-    const { job, created } = await this.coordinator.openJob({
+    await this.broadcast({
       hash: request.hash,
       type: "ondemand",
       difficulty: request.difficulty,
       service: request.service,
       ttlMs: request.timeoutMs + this.options.jobGraceMs,
     });
+    return outcome;
+  }
+
+  /**
+   * Work ahead of need: broadcasts a precache job for `hash` unless work at `difficulty` is cached
+   * or a job for it is open. Its result fills the cache; true when a job was broadcast.
+   */
+  async precache(hash: string, difficulty: bigint, ttlMs: number): Promise<boolean> {
+    if (this.closed) return false;
+    const cached = await this.coordinator.cachedWork(hash);
+    if (cached && cached.value >= difficulty) return false;
+    // Any open job (an on-demand one included) will cache its result: a second job would pay twice.
+    if (await this.coordinator.job(hash)) return false;
+    return this.broadcast({ hash, type: "precache", difficulty, service: null, ttlMs });
+  }
+
+  /** Opens the job (or joins the open one) and publishes it when it is new. */
+  private async broadcast(request: OpenJobRequest): Promise<boolean> {
+    const { job, created } = await this.coordinator.openJob(request);
     if (created) {
       await this.broker.publish(topics.work(job.type), formatWorkPayload(job));
-      this.logger.debug({ hash: job.hash, job: job.id }, "job broadcast");
+      this.logger.debug({ hash: job.hash, job: job.id, type: job.type }, "job broadcast");
     }
-    return outcome;
+    return created;
+  }
+
+  /**
+   * Forgets work held or being precomputed for `hash`, whose block was superseded. An on-demand
+   * job, or a precache job a request here waits on, is left to finish for its service.
+   */
+  async forget(hash: string): Promise<void> {
+    await this.coordinator.dropWork(hash);
+    const job = await this.coordinator.job(hash);
+    if (job?.type !== "precache" || this.waiters.has(hash)) return;
+    await this.coordinator.closeJob(hash, job.id);
+    await this.broker.publish(topics.cancel(job.type), formatCancelPayload(hash));
   }
 
   /** Requests waiting for a result now. */
@@ -109,7 +150,8 @@ export class WorkFlow {
           clearTimeout(timer);
           this.waiting -= 1;
           waiters.delete(waiter);
-          if (waiters.size === 0 && this.waiters.get(request.hash) === waiters) this.waiters.delete(request.hash);
+          if (waiters.size === 0 && this.waiters.get(request.hash) === waiters)
+            this.waiters.delete(request.hash);
           resolve(outcome);
         },
       };
@@ -134,10 +176,12 @@ export class WorkFlow {
       return this.metrics.result("bad_address");
     }
     const job = await this.coordinator.job(hash);
-    if (!job) return this.metrics.result("late");
+    if (!job) return this.keepBest(hash, work);
     const value = workValue(Buffer.from(hash, "hex"), work);
     const answered = this.answer(hash, work, value);
     if (value < job.difficulty && answered === 0) {
+      // A precache result for a job a service has raised since: honest work for the old job.
+      if (workTypeOf(topic) === "precache" && job.type === "ondemand") return this.metrics.result("late");
       this.strike(address);
       return this.metrics.result("invalid");
     }
@@ -147,6 +191,15 @@ export class WorkFlow {
     if (value < job.difficulty) return this.metrics.result("partial");
     if (!(await this.coordinator.claimWin(job.id))) return this.metrics.result("late");
     await this.win(job, address, work);
+  }
+
+  /** A result for a hash with no open job replaces the work held only when it beats it; never credited. */
+  private async keepBest(hash: string, work: bigint): Promise<void> {
+    const held = await this.coordinator.cachedWork(hash);
+    const value = held ? workValue(Buffer.from(hash, "hex"), work) : 0n;
+    if (!held || value <= held.value) return this.metrics.result("late");
+    await this.coordinator.cacheWork({ hash, work, value });
+    this.metrics.result("improved");
   }
 
   private async win(job: Job, address: string, work: bigint): Promise<void> {

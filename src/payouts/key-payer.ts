@@ -45,7 +45,7 @@ export class KeyPayer implements Payer {
         await this.store.recordPayment(planId, item.worker, hash);
         return hash;
       }
-      await this.store.clearBlock(planId, item.worker);
+      await this.store.clearBlock(planId, item.worker, item.blockHash);
     }
     const block = await this.buildSend(item);
     const hash = formatHash(hashStateBlock(block));

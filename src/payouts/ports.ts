@@ -88,10 +88,13 @@ export interface PayoutStore {
    * could pay twice.
    */
   bindPayer(planId: string, payer: string): Promise<void>;
-  /** Marks a payment as about to be sent; key mode stores the signed block (hash + JSON) first. */
+  /**
+   * Marks a payment as about to be sent; key mode stores the signed block (hash + JSON) first, and
+   * only where no block is saved yet (else PayoutStateError: another run is paying this plan).
+   */
   markSending(planId: string, worker: string, block?: { hash: string; json: string }): Promise<void>;
-  /** Forgets a signed block that can never be published (its place in the chain was taken). */
-  clearBlock(planId: string, worker: string): Promise<void>;
+  /** Forgets the saved block `blockHash`, proven never to be accepted (its place in the chain was taken). */
+  clearBlock(planId: string, worker: string, blockHash: string): Promise<void>;
   recordPayment(planId: string, worker: string, blockHash: string): Promise<void>;
   /** Marks the plan complete; throws PayoutStateError unless every item is paid. */
   completePlan(planId: string): Promise<void>;

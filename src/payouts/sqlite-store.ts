@@ -210,8 +210,12 @@ export class SqlitePayoutStore implements PayoutStore {
   }
 
   async markSending(planId: string, worker: string, block?: { hash: string; json: string }): Promise<void> {
+    // A new signed block may only take an empty slot: if another run of the plan saved one first,
+    // this run stops instead of making a second, different payment.
+    const slot = block ? " AND block_hash IS NULL" : "";
     this.updateItem(
-      "UPDATE payout_items SET status = 'sending', block_hash = ?, block_json = ? WHERE plan_id = ? AND worker = ? AND status != 'paid'",
+      `UPDATE payout_items SET status = 'sending', block_hash = ?, block_json = ?
+       WHERE plan_id = ? AND worker = ? AND status != 'paid'${slot}`,
       block?.hash ?? null,
       block?.json ?? null,
       planId,
@@ -219,9 +223,11 @@ export class SqlitePayoutStore implements PayoutStore {
     );
   }
 
-  async clearBlock(planId: string, worker: string): Promise<void> {
+  async clearBlock(planId: string, worker: string, blockHash: string): Promise<void> {
     this.updateItem(
-      "UPDATE payout_items SET block_hash = NULL, block_json = NULL WHERE plan_id = ? AND worker = ? AND status != 'paid'",
+      `UPDATE payout_items SET block_hash = NULL, block_json = NULL
+       WHERE block_hash = ? AND plan_id = ? AND worker = ? AND status != 'paid'`,
+      blockHash,
       planId,
       worker,
     );
@@ -276,7 +282,7 @@ export class SqlitePayoutStore implements PayoutStore {
   private updateItem(sql: string, ...params: unknown[]): void {
     if (this.db.prepare(sql).run(...params).changes === 0) {
       throw new PayoutStateError(
-        `no such unpaid payment (plan ${String(params.at(-2))}, ${String(params.at(-1))})`,
+        `the payment to ${String(params.at(-1))} changed under this run (is another \`dpow payouts run ${String(params.at(-2))}\` running?); let it finish, then run again`,
       );
     }
   }

@@ -193,11 +193,7 @@ export class WorkPool {
   private pump(): void {
     if (this.current !== undefined || this.closed) return;
     const job = this.queue.shift();
-    if (job === undefined) {
-      for (const worker of this.workers) worker.unref();
-      return;
-    }
-    for (const worker of this.workers) worker.ref();
+    if (job === undefined) return;
     this.current = job;
     Atomics.store(this.active, 0, job.id);
     const base = randomU64();
@@ -208,13 +204,23 @@ export class WorkPool {
       this.searching++;
       worker.postMessage(message);
     });
+    this.holdProcess();
+  }
+
+  /** Busy threads keep the process alive (a pending job or idle() must finish); idle ones do not. */
+  private holdProcess(): void {
+    const busy = this.current !== undefined || this.searching > 0;
+    for (const worker of this.workers) busy ? worker.ref() : worker.unref();
   }
 
   private onMessage(message: FromWorker): void {
     if (message.type === "ready") return;
     this.hashes += message.hashes;
     this.searching--;
-    if (this.searching === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    if (this.searching === 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+      this.holdProcess();
+    }
     const job = this.current;
     if (message.type !== "found" || job === undefined || job.id !== message.id) return;
     this.stopCurrent();

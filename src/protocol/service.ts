@@ -49,7 +49,8 @@ export const serviceRequestSchema = z.object({
     .string({ error: "account must be a string (a nano_ address)" })
     .superRefine((value, ctx) => {
       const why = addressError(value);
-      if (why !== null) ctx.addIssue({ code: "custom", message: `account is not a valid Nano address: ${why}` });
+      if (why !== null)
+        ctx.addIssue({ code: "custom", message: `account is not a valid Nano address: ${why}` });
     })
     .optional(),
   id: z.unknown().optional(),
@@ -71,7 +72,10 @@ export const serviceRequestSchema = z.object({
       z
         .number()
         .positive("difficulty out of range: multiplier must be greater than 0")
-        .max(MAX_SANE_MULTIPLIER, `difficulty out of range: multiplier must be at most ${MAX_SANE_MULTIPLIER}`),
+        .max(
+          MAX_SANE_MULTIPLIER,
+          `difficulty out of range: multiplier must be at most ${MAX_SANE_MULTIPLIER}`,
+        ),
     )
     .optional(),
 });

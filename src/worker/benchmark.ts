@@ -23,31 +23,32 @@ const MAX_HASHES = 2 ** 36;
  * give ~15%, while each job stays long enough (~2% of the budget) for per-job overhead not to count.
  */
 const JOBS_WANTED = 50;
+/** Jobs timed at a difficulty before deciding it is too easy; one lucky job must not decide it. */
+const CALIBRATION_JOBS = 16;
 
 export async function benchmark(backend: WorkBackend, durationMs: number): Promise<BenchmarkResult> {
+  const solve = async (hashes: number) => {
+    // Expected hashes of threshold 0 is 1, so "multiplier N over 0" expects N hashes.
+    const started = performance.now();
+    await backend.generate(randomBytes(32), fromMultiplier(hashes, 0n));
+    return (performance.now() - started) / 1000;
+  };
+  // Warm-up, not counted: the first job also pays for starting threads and compiling kernels.
+  await solve(START_HASHES);
   let hashesPerJob = START_HASHES;
-  let hashes = 0;
   let seconds = 0;
   let jobs = 0;
-  // Warm-up, not counted: the first job also pays for starting threads and compiling kernels.
-  await backend.generate(randomBytes(32), fromMultiplier(START_HASHES, 0n));
   const deadline = performance.now() + durationMs;
   do {
-    // Expected hashes of threshold 0 is 1, so "multiplier N over 0" expects N hashes.
-    const threshold = fromMultiplier(hashesPerJob, 0n);
-    const started = performance.now();
-    await backend.generate(randomBytes(32), threshold);
-    const took = (performance.now() - started) / 1000;
-    if (took * 1000 < durationMs / JOBS_WANTED && hashesPerJob < MAX_HASHES) {
-      hashesPerJob *= 4;
-      hashes = seconds = jobs = 0;
-      continue;
-    }
-    hashes += expectedHashes(threshold);
-    seconds += took;
+    seconds += await solve(hashesPerJob);
     jobs += 1;
+    const tooEasy = (seconds / jobs) * 1000 < durationMs / JOBS_WANTED;
+    if (jobs === CALIBRATION_JOBS && tooEasy && hashesPerJob < MAX_HASHES) {
+      hashesPerJob *= 4;
+      seconds = jobs = 0;
+    }
   } while (performance.now() < deadline || jobs === 0);
-  return { hashRate: hashes / seconds, jobs };
+  return { hashRate: (hashesPerJob * jobs) / seconds, jobs };
 }
 
 /** Expected seconds per job at `threshold` for a backend hashing at `hashRate`. */

@@ -138,6 +138,7 @@ class Worker implements RunningWorker {
   private connectionState: ConnectionState = "connecting";
   private hubOnline = false;
   private lastHeartbeat = Date.now();
+  private silenceReported = false;
   private running: { job: Job; controller: AbortController; done: Promise<void> } | null = null;
   private backendFailures = 0;
   private backendPausedUntil = 0;
@@ -170,6 +171,7 @@ class Worker implements RunningWorker {
         connected: (problem) => {
           this.connectionState = "connected";
           this.lastHeartbeat = Date.now();
+          this.silenceReported = false;
           this.log.info({ server: where }, `connected to ${where}; waiting for the hub's heartbeat`);
           if (problem) this.log.error({ server: where }, `${problem}: check the --server account`);
           this.changed();
@@ -241,6 +243,7 @@ class Worker implements RunningWorker {
 
   private onHeartbeat(): void {
     this.lastHeartbeat = Date.now();
+    this.silenceReported = false;
     if (this.hubOnline) return;
     this.hubOnline = true;
     this.log.info({ queued: this.queue.size }, "hub is online (heartbeat received); taking jobs");
@@ -248,13 +251,20 @@ class Worker implements RunningWorker {
     this.pump();
   }
 
+  /** Warns once per silence: the hub stopped beating, or was never heard since connecting. */
   private checkHeartbeat(): void {
     const silentFor = Date.now() - this.lastHeartbeat;
-    if (!this.hubOnline || silentFor <= this.heartbeatTimeoutMs) return;
+    if (this.connectionState !== "connected" || this.silenceReported || silentFor <= this.heartbeatTimeoutMs)
+      return;
+    this.silenceReported = true;
+    const wasOnline = this.hubOnline;
     this.hubOnline = false;
+    const silence = formatDuration(silentFor / 1000);
     this.log.warn(
       { silentForMs: silentFor, queued: this.queue.size },
-      `no heartbeat from the hub for ${formatDuration(silentFor / 1000)}: not starting new jobs until it is back`,
+      wasOnline
+        ? `no heartbeat from the hub for ${silence}: not starting new jobs until it is back`
+        : `connected ${silence} ago but no heartbeat from the hub yet: is the hub running, and is --server its broker?`,
     );
     this.changed();
   }

@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import { connect } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedBroker, PortInUseError, startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
@@ -113,10 +113,60 @@ describe("embedded broker", () => {
     await worker.endAsync();
   });
 
+  it("leaves upgrades for other paths, even unparseable ones, to the HTTP server", async () => {
+    const http = createServer();
+    broker.attachWebSocket(http);
+    const others: string[] = [];
+    http.on("upgrade", (req, socket) => {
+      others.push(req.url ?? "");
+      socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as AddressInfo;
+    for (const path of ["//", "/other", "/mqtt/x"]) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, "127.0.0.1", () =>
+          socket.write(
+            `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+          ),
+        );
+        socket.on("error", () => {});
+        socket.on("close", () => resolve());
+        socket.resume();
+      });
+    }
+    expect(others).toEqual(["//", "/other", "/mqtt/x"]);
+    await new Promise((resolve) => http.close(resolve));
+  });
+
   it("names the port when it is already taken", async () => {
     await expect(startEmbeddedBroker({ mqttPort: broker.port, host: "127.0.0.1" })).rejects.toThrow(
       new PortInUseError(broker.port),
     );
+  });
+
+  it("closes at once, also with connections that never logged in", async () => {
+    const other = await startEmbeddedBroker({ mqttPort: 0, host: "127.0.0.1" });
+    const http = createServer();
+    other.attachWebSocket(http);
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const silent = connect(other.port, "127.0.0.1");
+    const ws = await mqtt.connectAsync(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/mqtt`, {
+      username: "client",
+      password: "client",
+      reconnectPeriod: 0,
+    });
+    console.log('STEP 0');
+    await new Promise((resolve) => silent.once("connect", resolve));
+    const silentClosed = new Promise((resolve) => silent.once("close", resolve));
+    silent.resume();
+    console.log('STEP A');
+    await other.close();
+    console.log('STEP B');
+    await silentClosed;
+    console.log('STEP C');
+    expect(ws.connected).toBe(false);
+    await new Promise((resolve) => http.close(resolve));
   });
 
   it("refuses dpowinterface logins when no password was set", async () => {

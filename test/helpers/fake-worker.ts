@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
 import { parseHash, publicKeyToAddress, workValue } from "../../src/nano/index.js";
-import { formatResultPayload, parseWorkPayload, topics, type WorkType, workTypeOf } from "../../src/protocol/topics.js";
+import {
+  formatResultPayload,
+  parseWorkPayload,
+  topics,
+  type WorkType,
+  workTypeOf,
+} from "../../src/protocol/topics.js";
 
 export interface SeenJob {
   type: WorkType;
@@ -67,7 +73,11 @@ export class FakeWorker {
 
   /** Waits for a job on `hash` (the `n`th one for it, counting from 1). */
   waitForJob(hash: string, n = 1, timeoutMs = 10_000): Promise<SeenJob> {
-    return this.waitFor(`job ${n} for ${hash}`, () => this.jobs.filter((j) => j.hash === hash)[n - 1], timeoutMs);
+    return this.waitFor(
+      `job ${n} for ${hash}`,
+      () => this.jobs.filter((j) => j.hash === hash)[n - 1],
+      timeoutMs,
+    );
   }
 
   waitForFeedback(what: string, predicate: (m: Record<string, unknown>) => boolean, timeoutMs = 10_000) {
@@ -78,7 +88,12 @@ export class FakeWorker {
     return this.waitFor(`cancel of ${hash}`, () => this.cancels.find((h) => h === hash), timeoutMs);
   }
 
-  async publishResult(hash: string, work: bigint, type: WorkType = "ondemand", payout = this.payout): Promise<void> {
+  async publishResult(
+    hash: string,
+    work: bigint,
+    type: WorkType = "ondemand",
+    payout = this.payout,
+  ): Promise<void> {
     await this.client.publishAsync(topics.result(type), formatResultPayload({ hash, work, address: payout }));
   }
 

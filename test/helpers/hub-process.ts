@@ -34,7 +34,11 @@ export function tempDir(): { dir: string; remove: () => void } {
  * Spawns `dpow server --port 0 --mqtt-port 0 --db DB --difficulty TEST_DIFFICULTY ...args` and
  * waits for its "listening" log line, which names the ports it got.
  */
-export async function spawnHub(db: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HubProcess> {
+export async function spawnHub(
+  db: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<HubProcess> {
   const hasDifficulty = args.includes("--difficulty") || args.includes("--network");
   const child = spawn(
     process.execPath,
@@ -110,7 +114,10 @@ export async function spawnHub(db: string, args: string[] = [], env: NodeJS.Proc
 }
 
 /** POSTs a body (an object is sent as JSON) to `/service/`. */
-export async function postWork(hub: HubProcess, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function postWork(
+  hub: HubProcess,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(hub.url("/service/"), {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -127,17 +134,27 @@ export async function metric(hub: HubProcess, sample: string): Promise<number> {
 }
 
 /** Polls /metrics until `sample` satisfies `predicate` (each poll is a round trip to the hub). */
-export async function waitForMetric(
+export function waitForMetric(
   hub: HubProcess,
   sample: string,
   predicate: (value: number) => boolean,
   timeoutMs = 10_000,
 ): Promise<number> {
+  return waitForValue(sample, () => metric(hub, sample), predicate, timeoutMs);
+}
+
+/** Reads a value (e.g. a sum of metrics) until it satisfies `predicate`, or fails after the deadline. */
+export async function waitForValue(
+  what: string,
+  read: () => Promise<number>,
+  predicate: (value: number) => boolean,
+  timeoutMs = 10_000,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await metric(hub, sample);
+    const value = await read();
     if (predicate(value)) return value;
-    if (Date.now() > deadline) throw new Error(`metric ${sample} is still ${value} after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`${what} is still ${value} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -14,11 +14,15 @@ import {
   TEST_DIFFICULTY,
   tempDir,
   waitForMetric,
+  waitForValue,
 } from "../helpers/hub-process.js";
 
 const BASE = parseU64(TEST_DIFFICULTY, "base");
 const WAITING = "dpow_waiting_requests";
 const results = (outcome: string) => `dpow_results_total{outcome="${outcome}"}`;
+/** Results judged and not credited: late, or late but better than the work held (kept, not credited). */
+const uncredited = async () =>
+  (await metric(hub, results("late"))) + (await metric(hub, results("improved")));
 
 let hub: HubProcess;
 let ledger: SqliteLedger;
@@ -66,7 +70,7 @@ describe("dpow server: on-demand work with real MQTT workers", () => {
     const [a, b] = [await worker(), await worker()];
     const rounds = 8;
     const winsBefore = await metric(hub, results("win"));
-    const lateBefore = await metric(hub, results("late"));
+    const lateBefore = await uncredited();
     for (let round = 0; round < rounds; round++) {
       const hash = randomHash();
       const answer = postWork(hub, { ...credentials, hash });
@@ -79,7 +83,7 @@ describe("dpow server: on-demand work with real MQTT workers", () => {
       expectValid((await answer).json, hash, BASE);
     }
     // Every result judged: one win and one late result per round.
-    await waitForMetric(hub, results("late"), (late) => late === lateBefore + rounds);
+    await waitForValue("uncredited results", uncredited, (late) => late === lateBefore + rounds);
     expect(await metric(hub, results("win"))).toBe(winsBefore + rounds);
     const [ca, cb] = [await ledger.workerCounters(a.payout), await ledger.workerCounters(b.payout)];
     expect(ca.ondemand + cb.ondemand).toBe(rounds);
@@ -158,12 +162,12 @@ describe("dpow server: on-demand work with real MQTT workers", () => {
     await w.publishResult(hash, work);
     await answer;
     await w.waitForFeedback("reward", (f) => f.block_rewarded === hash);
-    const lateBefore = await metric(hub, results("late"));
+    const lateBefore = await uncredited();
     await w.publishResult(hash, work); // duplicate
     await w.publishResult(hash, solve(hash, job.difficulty)); // late
     const unknown = randomHash();
     await w.publishResult(unknown, solve(unknown, BASE)); // never asked for
-    await waitForMetric(hub, results("late"), (v) => v === lateBefore + 3);
+    await waitForValue("uncredited results", uncredited, (v) => v === lateBefore + 3);
     expect(await ledger.workerCounters(w.payout)).toEqual({ precache: 0, ondemand: 1 });
   });
 
@@ -175,13 +179,11 @@ describe("dpow server: on-demand work with real MQTT workers", () => {
     const second = postWork(hub, { ...other, hash: hash.toLowerCase() });
     await waitForMetric(hub, WAITING, (v) => v === 2);
     const job = w.jobs.find((j) => j.hash === hash) as NonNullable<(typeof w.jobs)[0]>;
-    await Promise.all([first, second, w.publishResult(hash, solve(hash, job.difficulty))]).then(
-      ([a, b]) => {
-        expectValid(a.json, hash, BASE);
-        expectValid(b.json, hash, BASE);
-        expect(a.json.work).toBe(b.json.work);
-      },
-    );
+    await Promise.all([first, second, w.publishResult(hash, solve(hash, job.difficulty))]).then(([a, b]) => {
+      expectValid(a.json, hash, BASE);
+      expectValid(b.json, hash, BASE);
+      expect(a.json.work).toBe(b.json.work);
+    });
     expect(w.jobs.filter((j) => j.hash === hash)).toHaveLength(1);
   });
 

@@ -42,16 +42,18 @@ async function occupiedPort(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-async function retainedStatistics(mqttPort: number): Promise<Record<string, any>> {
+async function retainedStatistics(mqttPort: number): Promise<unknown> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
     username: "client",
     password: "client",
     reconnectPeriod: 0,
   });
   try {
-    const message = new Promise<Buffer>((resolve) => client.once("message", (_topic, payload) => resolve(payload)));
+    const message = new Promise<Buffer>((resolve) =>
+      client.once("message", (_topic, payload) => resolve(payload)),
+    );
     await client.subscribeAsync("statistics");
-    return JSON.parse((await message).toString()) as Record<string, any>;
+    return JSON.parse((await message).toString()) as unknown;
   } finally {
     await client.endAsync(true);
   }
@@ -60,10 +62,19 @@ async function retainedStatistics(mqttPort: number): Promise<Record<string, any>
 describe("dpow server lifecycle", () => {
   it("keeps services, credits and statistics across a restart", async () => {
     const db = temp();
-    const svc = addService(db, "keeper", "--public", "--display", "Keeper", "--website", "https://keeper.example");
+    const svc = addService(
+      db,
+      "keeper",
+      "--public",
+      "--display",
+      "Keeper",
+      "--website",
+      "https://keeper.example",
+    );
     let hub = await hubOn(db);
     const worker = await FakeWorker.connect(hub.mqttPort, { auto: true });
-    for (let i = 0; i < 3; i++) expect((await postWork(hub, { ...svc, hash: randomHash() })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await postWork(hub, { ...svc, hash: randomHash() })).status).toBe(200);
     await worker.waitForFeedback("third reward", (f) => f.ondemand === 3);
     await worker.close();
     expect(await hub.stop()).toBe(0);
@@ -123,7 +134,7 @@ describe("dpow server lifecycle", () => {
       const result = runCli(["server", ...args, "--db", ":memory:"]);
       expect(result.status, result.stderr).not.toBe(0);
       expect(result.stderr).toMatch(error);
-      expect(result.stderr.trim().split("\n")).toHaveLength(2 - (result.status === 2 ? 1 : 0) + 0 || 1);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
     }
   });
 });
@@ -162,7 +173,7 @@ describe("dpow start (all-in-one)", () => {
     const response = await fetch(url as string, { method: "POST", body });
     const json = (await response.json()) as Record<string, string>;
     const { hash } = JSON.parse(body as string) as { hash: string };
-    expect(json.hash).toBe(hash);
+    expect(json.hash, JSON.stringify(json)).toBe(hash);
     expect(workValue(parseHash(hash), parseU64(json.work, "work")) >= 0xffff000000000000n).toBe(true);
     child.kill("SIGTERM");
     expect(await exited).toBe(0);

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { parseHash, parseU64 } from "../../src/nano/hex.js";
@@ -45,7 +46,11 @@ describe("service API errors", () => {
       [{ user: "nobody", api_key: "x", hash }, 401, /^Wrong credentials/],
       [{ ...svc, hash: 5 }, 400, /^hash is missing or not a string/],
       [{ ...svc, hash: "G".repeat(64) }, 400, /^hash must be exactly 64 hex/],
-      [{ ...svc, hash, account: "nano_3t6k35gi95xu6tergt6p69ck76ogmitsa8mnijtpxm9fkcm736xtoncuohr4" }, 400, /^account is not a valid Nano address: .*checksum/],
+      [
+        { ...svc, hash, account: "nano_3t6k35gi95xu6tergt6p69ck76ogmitsa8mnijtpxm9fkcm736xtoncuohr4" },
+        400,
+        /^account is not a valid Nano address: .*checksum/,
+      ],
       [{ ...svc, hash, difficulty: "ffff" }, 400, /^difficulty must be exactly 16 hex/],
       [{ ...svc, hash, multiplier: 0 }, 400, /^difficulty out of range/],
       [{ ...svc, hash, timeout: 60 }, 400, /^timeout must be at most 30 seconds/],
@@ -70,7 +75,10 @@ describe("service API errors", () => {
   });
 
   it("refuses a body that is too large without reading it all", async () => {
-    const answer = await postWork(hub, JSON.stringify({ ...svc, hash: randomHash(), pad: "x".repeat(100_000) }));
+    const answer = await postWork(
+      hub,
+      JSON.stringify({ ...svc, hash: randomHash(), pad: "x".repeat(100_000) }),
+    );
     expect(answer.status).toBe(413);
     expect(answer.json.error).toMatch(/too large/);
   });
@@ -154,7 +162,7 @@ describe("WebSocket API", () => {
         if (answers.size === hashes.length + 2) resolve();
       }),
     );
-    hashes.forEach((hash, i) => ws.send(JSON.stringify({ ...svc, hash, id: i })));
+    for (const [i, hash] of hashes.entries()) ws.send(JSON.stringify({ ...svc, hash, id: i }));
     ws.send("not json");
     ws.send(JSON.stringify({ ...svc, hash: "bad", id: "bad" }));
     await all;
@@ -168,10 +176,25 @@ describe("WebSocket API", () => {
     ws.close();
   });
 
+  it("serves MQTT over WebSocket at /mqtt on the same port (workers behind HTTP-only proxies)", async () => {
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${hub.httpPort}/mqtt`, {
+      username: "client",
+      password: "client",
+      reconnectPeriod: 0,
+    });
+    try {
+      const heartbeat = new Promise<string>((resolve) => client.once("message", (topic) => resolve(topic)));
+      await client.subscribeAsync("heartbeat");
+      expect(await heartbeat).toBe("heartbeat");
+    } finally {
+      await client.endAsync(true);
+    }
+  });
+
   it("refuses WebSocket upgrades on unknown paths", async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${hub.httpPort}/elsewhere`);
-    await expect(new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject))).rejects.toThrow(
-      /404/,
-    );
+    await expect(
+      new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject)),
+    ).rejects.toThrow(/404/);
   });
 });

@@ -13,45 +13,21 @@ export interface CliResult {
   stderr: string;
 }
 
-/**
- * Where to SIGKILL a run: after `afterPayments` progress lines plus `jitterMs`, or (afterPayments
- * 0) `jitterMs` after the start. A run that ends first is not killed.
- */
-export interface KillPoint {
-  afterPayments: number;
-  jitterMs: number;
-}
-
-/** Runs the built CLI (`node bin/dpow.js ...`), optionally killing it at `kill`. */
-export function runCli(args: string[], kill?: KillPoint): Promise<CliResult> {
-  const child: ChildProcess = spawn(process.execPath, [DPOW, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/** Runs the built CLI (`node bin/dpow.js ...`); `onSpawn` gets the child (e.g. to kill it). */
+export function runCli(args: string[], onSpawn?: (child: ChildProcess) => void): Promise<CliResult> {
+  const child = spawn(process.execPath, [DPOW, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  onSpawn?.(child);
   let stdout = "";
   let stderr = "";
-  let payments = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    timer = setTimeout(() => child.kill("SIGKILL"), kill?.jitterMs ?? 0);
-  };
-  child.stdout?.on("data", (d) => {
+  child.stdout.on("data", (d) => {
     stdout += d;
   });
-  child.stderr?.on("data", (d) => {
+  child.stderr.on("data", (d) => {
     stderr += d;
-    const lines = String(d)
-      .split("\n")
-      .filter((l) => l.startsWith("[")).length;
-    const before = payments;
-    payments += lines;
-    if (kill && kill.afterPayments > 0 && before < kill.afterPayments && payments >= kill.afterPayments)
-      arm();
   });
-  if (kill && kill.afterPayments === 0) arm();
   return new Promise((resolve, reject) => {
     child.once("error", reject);
-    child.once("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+    child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 

@@ -1,15 +1,18 @@
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import mqtt from "mqtt";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
 import { SqlitePayoutStore } from "../../src/payouts/sqlite-store.js";
 import { makeChain, NANO, NanoNodeSimulator, TEST_THRESHOLDS } from "../fixtures/nano-node/index.js";
-import { type CliResult, type KillPoint, runCli, seedWins } from "./cli-helpers.js";
+import { address, runCli, seedWins } from "./cli-helpers.js";
 
 const WORKERS = 8;
 const BUDGET = 10n * NANO + 7n;
-/** RPC latency of the simulated node in the kill tests, so kills land inside the payment phase too. */
-const LATENCY_MS = 10;
+/** SIGKILLs per crash test (each costs a CLI start, about 0.3 s). */
+const KILLS = 6;
 
 let dir: string;
 let db: string;
@@ -94,37 +97,32 @@ async function paidCount(planId: string): Promise<number> {
 }
 
 /**
- * Re-runs `args` until it completes, SIGKILLing the first `kills` runs at random points. Returns
- * how many runs were killed, and how many of those left the plan part-paid (killed mid-payout).
+ * Re-runs `args` until it completes, SIGKILLing the first `kills` runs at a random RPC request
+ * (the k-th, k within the requests the run still has to make, so every planned kill happens).
+ * Half the time the node still handles that request (the answer is lost), half the time not.
  */
-async function killUntilDone(
-  args: string[],
-  planId: string,
-  kills: number,
-  seed: number,
-): Promise<{ killed: number; midway: number }> {
+async function killUntilDone(args: string[], planId: string, kills: number, seed: number): Promise<void> {
   const random = lcg(seed);
-  let killed = 0;
-  let midway = 0;
-  for (let runs = 1; runs <= kills + 5; runs++) {
-    const point: KillPoint | undefined =
-      runs <= kills
-        ? random(2) === 0
-          ? { afterPayments: 0, jitterMs: 200 + random(300) }
-          : { afterPayments: 1 + random(WORKERS - 2), jitterMs: random(2 * LATENCY_MS) }
-        : undefined;
-    const result: CliResult = await runCli(args, point);
-    if (result.signal === "SIGKILL") {
-      killed++;
-      const paid = await paidCount(planId);
-      if (paid > 0 && paid < WORKERS) midway++;
-      continue;
-    }
-    expect(result.stderr.replace(/^\[.*\n/gm, ""), `run ${runs} (seed ${seed})`).toBe("");
-    expect(result.code).toBe(0);
-    return { killed, midway };
+  for (let run = 1; run <= kills; run++) {
+    const remaining = WORKERS - (await paidCount(planId));
+    const target = 1 + random(remaining + 1);
+    const flavour = random(2) === 0 ? "drop" : undefined;
+    let child: ChildProcess | undefined;
+    let seen = 0;
+    sim.onRequest = () => {
+      if (++seen !== target) return undefined;
+      child?.kill("SIGKILL");
+      return flavour;
+    };
+    const result = await runCli(args, (c) => {
+      child = c;
+    });
+    expect(result.signal, `run ${run} (seed ${seed}): ${result.stderr}`).toBe("SIGKILL");
   }
-  throw new Error(`the payout did not complete (seed ${seed})`);
+  sim.onRequest = undefined;
+  const last = await runCli(args);
+  expect(last.stderr.replace(/^\[.*\n/gm, ""), `seed ${seed}`).toBe("");
+  expect(last.code).toBe(0);
 }
 
 describe("dpow payouts run survives SIGKILL at random points", () => {
@@ -136,7 +134,6 @@ describe("dpow payouts run survives SIGKILL at random points", () => {
     expect(plan.payments).toHaveLength(WORKERS);
     expect(plan.skipped.map((s) => s.worker)).toEqual(["nano_1thisisnotavalidaddress"]);
     const seed = Date.now() % 100_000;
-    sim.latencyMs = LATENCY_MS;
     const args = [
       "payouts",
       "run",
@@ -151,9 +148,7 @@ describe("dpow payouts run survives SIGKILL at random points", () => {
       source.address,
       "--yes",
     ];
-    const { killed, midway } = await killUntilDone(args, plan.id, 6, seed);
-    expect(killed).toBeGreaterThanOrEqual(3);
-    expect(midway).toBeGreaterThan(0);
+    await killUntilDone(args, plan.id, KILLS, seed);
     await expectPaidExactlyOnce(plan, source.address);
     const again = await runCli([...args, "--json"]);
     expect(JSON.parse(again.stdout).outcome).toBe("already-complete");
@@ -167,7 +162,6 @@ describe("dpow payouts run survives SIGKILL at random points", () => {
     writeFileSync(keyFile, Buffer.from(source.secretKey).toString("hex"), { mode: 0o600 });
     const { file, plan } = await makePlan();
     const seed = Date.now() % 100_000;
-    sim.latencyMs = LATENCY_MS;
     const difficulty = TEST_THRESHOLDS.send.toString(16);
     const args = [
       "payouts",
@@ -183,9 +177,7 @@ describe("dpow payouts run survives SIGKILL at random points", () => {
       difficulty,
       "--yes",
     ];
-    const { killed, midway } = await killUntilDone(args, plan.id, 6, seed);
-    expect(killed).toBeGreaterThanOrEqual(3);
-    expect(midway).toBeGreaterThan(0);
+    await killUntilDone(args, plan.id, KILLS, seed);
     await expectPaidExactlyOnce(plan, source.address);
   });
 });
@@ -307,6 +299,62 @@ describe("dpow payouts run: node failures stop cleanly and resume", () => {
   });
 });
 
+describe("dpow payouts run: worker notifications", () => {
+  it("on completion each paid worker hears its snapshot counters on client/ADDRESS", async () => {
+    const broker = await startEmbeddedBroker({
+      mqttPort: 0,
+      host: "127.0.0.1",
+      serverPassword: "srv",
+      interfacePassword: "iface",
+    });
+    const observer = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+      username: "dpowinterface",
+      password: "iface",
+    });
+    const heard = new Map<string, Record<string, number>>();
+    observer.on("message", (topic, payload) =>
+      heard.set(topic.slice("client/".length), JSON.parse(String(payload))),
+    );
+    await observer.subscribeAsync("client/#", { qos: 1 });
+    try {
+      const [source] = sim.funded;
+      if (!source) throw new Error("no funded account");
+      const wallet = sim.createWallet([source]);
+      const { file, plan } = await makePlan();
+      const mqttUrl = `mqtt://dpowserver:srv@127.0.0.1:${broker.port}`;
+      const result = await runCli([
+        "payouts",
+        "run",
+        file,
+        "--db",
+        db,
+        "--node",
+        sim.rpcUrl,
+        "--wallet",
+        wallet,
+        "--source",
+        source.address,
+        "--yes",
+        "--mqtt-url",
+        mqttUrl,
+      ]);
+      expect(result.stdout).toMatch(`${WORKERS} workers notified`);
+      await vi.waitFor(() => expect(heard.size).toBe(WORKERS), { timeout: 5000 });
+      // Worker i won i+1 jobs, alternately ondemand and precache (see seedWins).
+      const last = plan.payments.find((p) => p.worker === address(WORKERS + 9));
+      expect(heard.get(last?.worker ?? "")).toEqual({
+        precache: 4,
+        ondemand: 4,
+        snapshot_precache: 4,
+        snapshot_ondemand: 4,
+      });
+    } finally {
+      await observer.endAsync();
+      await broker.close();
+    }
+  });
+});
+
 describe("dpow payouts plan and history", () => {
   it("prints a table, carries over workers below --min-works, and lists history", async () => {
     const planned = await runCli([
@@ -359,5 +407,24 @@ describe("dpow payouts plan and history", () => {
       sim.funded[0]?.address ?? "",
     ]);
     expect(noPrompt.stderr).toMatch(/pass --yes/);
+    const [source] = sim.funded;
+    if (!source) throw new Error("no funded account");
+    const wallet = sim.createWallet([source]);
+    const dry = await runCli([
+      "payouts",
+      "run",
+      join(dir, "q.json"),
+      "--db",
+      db,
+      "--node",
+      sim.rpcUrl,
+      "--wallet",
+      wallet,
+      "--source",
+      source.address,
+      "--dry-run",
+    ]);
+    expect(dry.stdout).toMatch(/dry run: nothing sent/);
+    expect(sendsFrom(source.address).size).toBe(0);
   });
 });

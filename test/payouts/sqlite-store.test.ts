@@ -86,6 +86,23 @@ describe("SqlitePayoutStore over the hub's wins", () => {
     expect((await store.history()).map((p) => p.status)).toEqual(["complete"]);
   });
 
+  it("a saved signed block is never replaced by another run's block, only cleared when proven absent", async () => {
+    await win(alice);
+    const plan = buildPlan(await store.unpaidWork(), { budget: 100n, minWorks: 1, exclude: [] });
+    await store.savePlan(plan);
+    await store.markSending(plan.id, alice, { hash: "A1".repeat(32), json: "{}" });
+    await expect(store.markSending(plan.id, alice, { hash: "B2".repeat(32), json: "{}" })).rejects.toThrow(
+      /another `dpow payouts run/,
+    );
+    await expect(store.clearBlock(plan.id, alice, "B2".repeat(32))).rejects.toThrow(PayoutStateError);
+    await store.clearBlock(plan.id, alice, "A1".repeat(32));
+    await store.markSending(plan.id, alice, { hash: "B2".repeat(32), json: "{}" });
+    expect((await store.plan(plan.id))?.items[0]).toMatchObject({
+      status: "sending",
+      blockHash: "B2".repeat(32),
+    });
+  });
+
   it("a new plan replaces an untouched open plan but not one with a payment attempted", async () => {
     await win(alice);
     const first = buildPlan(await store.unpaidWork(), { budget: 100n, minWorks: 1, exclude: [] });

@@ -9,6 +9,7 @@ import { startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
 import { createBackend } from "../../src/pow/create-backend.js";
 import { type RunningWorker, startWorker, type WorkerOptions } from "../../src/worker/index.js";
 import { type RunningMosquitto, startMosquitto } from "../broker/mosquitto.js";
+import { freePort } from "../helpers/ports.js";
 import { serviceAvailable } from "../helpers/services.js";
 import { EASY, IMPOSSIBLE, memoryLog, newPayout, randomHash, TestHub, waitForStatus } from "./helpers.js";
 
@@ -196,6 +197,23 @@ describe.each(brokers)("worker on the %s", (_name, startBroker) => {
     expect(seen.slice(offlineAt, onlineAgain).some((s) => s.active)).toBe(false);
   });
 
+  it("says so when it is connected but never hears the hub", async () => {
+    hub.stopHeartbeat();
+    const log = memoryLog();
+    const running = await startWorker({
+      payout: newPayout(),
+      server: broker.workerUrl,
+      backend: await createBackend("cpu", { threads: 1 }),
+      heartbeatTimeoutMs: 300,
+      log,
+    });
+    workers.push(running);
+    const silent = /^warn connected .* ago but no heartbeat from the hub yet: is the hub running/;
+    await waitForStatus(running, "the silence reported", () => log.lines.some((l) => silent.test(l)));
+    hub.startHeartbeat();
+    await waitForStatus(running, "the hub online", (s) => s.hubOnline);
+  });
+
   it("works over MQTT over WebSocket", async () => {
     const payout = newPayout();
     await worker({ payout, server: broker.workerWsUrl });
@@ -206,7 +224,7 @@ describe.each(brokers)("worker on the %s", (_name, startBroker) => {
 
   it("survives a broker restart: reconnects, subscribes again and takes jobs", async () => {
     const log = memoryLog();
-    const running = await worker({ log, heartbeatTimeoutMs: 500 });
+    const running = await worker({ log });
     await broker.stop();
     await waitForStatus(running, "the connection lost", (s) => s.connection === "reconnecting");
     await waitForStatus(running, "the hub offline", (s) => !s.hubOnline);
@@ -222,6 +240,28 @@ describe.each(brokers)("worker on the %s", (_name, startBroker) => {
     expect(
       log.lines.some((l) => /^warn broker connection to .* lost or refused .*; retrying in/.test(l)),
     ).toBe(true);
-    expect(log.lines.some((l) => /^warn no heartbeat from the hub for/.test(l))).toBe(true);
+    expect(log.lines.filter((l) => l.startsWith("info hub is online"))).toHaveLength(2);
+  });
+
+  it("survives a work server that is not there: retries with backoff, then drops the job, never crashes", async () => {
+    const log = memoryLog();
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const running = await worker({ log, backend: await createBackend(nowhere) });
+    const hash = randomHash();
+    await hub.work("ondemand", hash, EASY);
+    const status = await waitForStatus(
+      running,
+      "3 failed attempts",
+      (s) => s.failed === 3 && s.active === null,
+    );
+    expect(status).toMatchObject({ queued: 0, done: 0, connection: "connected" });
+    const failures = log.lines.filter((l) =>
+      l.startsWith(`error rpc (${nowhere}) failed on ${hash.slice(0, 10)}`),
+    );
+    expect(failures).toHaveLength(3);
+    expect(failures[0]).toMatch(
+      /cannot reach the work server .*; job put back in the queue; next job in 100 ms/,
+    );
+    expect(failures[2]).toMatch(/job dropped after 3 attempt\(s\)/);
   });
 });

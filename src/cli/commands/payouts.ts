@@ -18,7 +18,7 @@ import { type RunSummary, runPlan } from "../../payouts/run.js";
 import { SqlitePayoutStore } from "../../payouts/sqlite-store.js";
 import { WalletPayer } from "../../payouts/wallet-payer.js";
 import { formatWeight } from "../../payouts/weights.js";
-import { WorkPool } from "../../pow/pool.js";
+import { createBackend } from "../../pow/create-backend.js";
 import { action, printJson, UsageError } from "../output.js";
 
 const RESUME = "nothing is paid twice: run the same command again to resume";
@@ -143,14 +143,23 @@ interface RunOptions {
   keyFile?: string;
   difficulty?: string;
   threads?: string;
+  work: string;
   mqttUrl?: string;
   dryRun?: boolean;
   yes?: boolean;
   json?: boolean;
 }
 
+function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new UsageError(`cannot read --key-file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
+
 async function makePayer(opts: RunOptions, store: SqlitePayoutStore, rpc: NodeRpc): Promise<Payer> {
-  const keyText = opts.keyFile !== undefined ? readFileSync(opts.keyFile, "utf8").trim() : opts.key;
+  const keyText = opts.keyFile !== undefined ? readKeyFile(opts.keyFile) : opts.key;
   if ((opts.wallet !== undefined) === (keyText !== undefined)) {
     throw new UsageError("give either --wallet W --source ADDRESS or --key SECRET_KEY / --key-file FILE");
   }
@@ -163,10 +172,13 @@ async function makePayer(opts: RunOptions, store: SqlitePayoutStore, rpc: NodeRp
   }
   const secretKey = hexToBytes(keyText, 32, "secret key");
   const threshold = parseU64(opts.difficulty ?? formatU64(SEND_THRESHOLD), "--difficulty");
-  const threads = opts.threads === undefined ? 1 : Number(opts.threads);
+  const threads = Number(opts.threads ?? 1);
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError("--threads must be a whole number >= 1");
-  return new KeyPayer(rpc, store, secretKey, await WorkPool.start({ threads }), threshold);
+  if (opts.work !== "cpu" && !/^https?:\/\//.test(opts.work)) {
+    throw new UsageError(`--work must be "cpu" or a work server URL such as http://127.0.0.1:7076`);
+  }
+  return new KeyPayer(rpc, store, secretKey, await createBackend(opts.work, { threads }), threshold);
 }
 
 async function confirmRun(summary: RunSummary): Promise<boolean> {
@@ -288,7 +300,12 @@ export function registerPayouts(program: Command): void {
     .option("--key <hex>", "secret key of the payout account: blocks signed here, published with process")
     .option("--key-file <file>", "file holding that secret key (keeps it out of the process list)")
     .option("--difficulty <hex>", "work threshold for key-mode send blocks", formatU64(SEND_THRESHOLD))
-    .option("--threads <n>", "CPU threads computing key-mode work", "1")
+    .option(
+      "--work <backend>",
+      'key-mode work: "cpu" (this machine) or a work server URL (nano-work-server RPC)',
+      "cpu",
+    )
+    .option("--threads <n>", "CPU threads computing key-mode work with --work cpu", "1")
     .option(
       "--mqtt-url <url>",
       "tell workers their snapshot on client/ADDRESS: mqtt://dpowserver:PASSWORD@host:1883",

@@ -1,14 +1,20 @@
 import { type Command, Option } from "commander";
 import type { Logger } from "pino";
-import { publicKeyToAddress } from "../../nano/account.js";
-import { SEND_THRESHOLD } from "../../nano/difficulty.js";
-import { addressError } from "../../nano/account.js";
-import { formatU64, parseU64 } from "../../nano/hex.js";
 import { DEV_BASE } from "../../hub/difficulty-policy.js";
-import { createLogger, launchServer, PortTakenError, type RunningServer, type ServerConfig } from "../../hub/launch.js";
+import {
+  createLogger,
+  launchServer,
+  PortTakenError,
+  type RunningServer,
+  type ServerConfig,
+} from "../../hub/launch.js";
+import { addressError, publicKeyToAddress } from "../../nano/account.js";
+import { SEND_THRESHOLD } from "../../nano/difficulty.js";
+import { formatU64, parseU64 } from "../../nano/hex.js";
 import { action, UsageError } from "../output.js";
+import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
 
-export interface ServerOptions {
+export interface ServerOptions extends PrecacheFlags {
   port: string;
   host: string;
   mqttPort: string;
@@ -22,6 +28,7 @@ export interface ServerOptions {
   localWorker?: boolean;
   workerPayout: string;
   logLevel: string;
+  outOfRange?: "clamp" | "refuse";
 }
 
 /** Nobody's address (public key zero): the local worker's default payout, so a demo credits no one. */
@@ -53,7 +60,8 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     throw new UsageError("--local-worker runs on the embedded broker; it cannot be combined with --mqtt-url");
   }
   const payoutProblem = addressError(opts.workerPayout);
-  if (payoutProblem !== null) throw new UsageError(`--worker-payout is not a valid Nano address: ${payoutProblem}`);
+  if (payoutProblem !== null)
+    throw new UsageError(`--worker-payout is not a valid Nano address: ${payoutProblem}`);
   return {
     port: parsePort(opts.port, "--port"),
     host: opts.host,
@@ -61,6 +69,8 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     db: opts.db,
     base: baseDifficulty(opts),
     maxMultiplier,
+    outOfRange: opts.outOfRange,
+    precache: precacheSettings(opts, baseDifficulty(opts), maxMultiplier),
     mqttUrl: opts.mqttUrl,
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
@@ -119,7 +129,9 @@ async function server(opts: ServerOptions): Promise<void> {
     "listening",
   );
   if (opts.network === "dev") {
-    logger.warn("development difficulty: a CPU solves it in milliseconds; this work is NOT valid on the live network");
+    logger.warn(
+      "development difficulty: a CPU solves it in milliseconds; this work is NOT valid on the live network",
+    );
   }
   stopOnSignal(running, logger);
 }
@@ -138,9 +150,10 @@ export function hubOptions(command: Command, defaults: { logLevel: string }): Co
         .default("client"),
     )
     .addOption(
-      new Option("--interface-password <pw>", "password of the read-only `dpowinterface` account (off without one)").env(
-        "DPOW_INTERFACE_PASSWORD",
-      ),
+      new Option(
+        "--interface-password <pw>",
+        "password of the read-only `dpowinterface` account (off without one)",
+      ).env("DPOW_INTERFACE_PASSWORD"),
     )
     .option("--worker-payout <address>", "payout address of the local worker", NOBODY)
     .option("--log-level <level>", "fatal, error, warn, info, debug or trace", defaults.logLevel);
@@ -153,10 +166,16 @@ export function registerServer(program: Command): void {
     .option("--difficulty <hex>", "send base difficulty, 16 hex digits (receive is 1/64 of it)")
     .addOption(new Option("--network <network>", "difficulty preset (default live)").choices(["live", "dev"]))
     .addOption(
-      new Option("--mqtt-url <url>", "external broker as dpowserver, e.g. mqtt://dpowserver:PW@host:1883").env(
-        "DPOW_MQTT_URL",
-      ),
+      new Option(
+        "--mqtt-url <url>",
+        "external broker as dpowserver, e.g. mqtt://dpowserver:PW@host:1883",
+      ).env("DPOW_MQTT_URL"),
     )
-    .option("--local-worker", "also run a one-thread CPU worker in this process");
-  hubOptions(command, { logLevel: "info" }).action(action(server));
+    .option("--local-worker", "also run a one-thread CPU worker in this process")
+    .addOption(
+      new Option("--out-of-range <mode>", "a request outside [receive .. max]: clamp (with a hint) or refuse")
+        .choices(["clamp", "refuse"])
+        .default("clamp"),
+    );
+  addPrecacheFlags(hubOptions(command, { logLevel: "info" })).action(action(server));
 }

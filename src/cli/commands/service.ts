@@ -34,7 +34,8 @@ async function withLedger<T>(db: string, task: (ledger: SqliteLedger) => Promise
 function number(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value)) throw new UsageError(`${flag} must be a number, got "${text}"`);
+  if (text.trim() === "" || !Number.isFinite(value))
+    throw new UsageError(`${flag} must be a number, got "${text}"`);
   return value;
 }
 
@@ -80,11 +81,13 @@ function printService(service: ServiceRecord): void {
 }
 
 function printKey(user: string, apiKey: string, json: boolean | undefined, what: string): void {
-  if (json) return printJson({ user, api_key: apiKey });
-  process.stdout.write(
-    `${what} "${user}". Its API key (shown only now; store it safely):\n${apiKey}\n` +
-      `Request work with: {"user": "${user}", "api_key": "${apiKey}", "hash": "..."}\n`,
-  );
+  if (json) printJson({ user, api_key: apiKey });
+  else {
+    process.stdout.write(
+      `${what} "${user}". Its API key (shown only now; store it safely):\n${apiKey}\n` +
+        `Request work with: {"user": "${user}", "api_key": "${apiKey}", "hash": "..."}\n`,
+    );
+  }
 }
 
 async function requireService(ledger: SqliteLedger, name: string): Promise<ServiceRecord> {
@@ -115,7 +118,9 @@ export function registerService(program: Command): void {
     .option("--json", 'print {"user", "api_key"}')
     .action(
       action(async (name: string, opts: SettingOptions) => {
-        const { service: added, apiKey } = await withLedger(opts.db, (l) => addService(l, name, settingsFrom(opts)));
+        const { service: added, apiKey } = await withLedger(opts.db, (l) =>
+          addService(l, name, settingsFrom(opts)),
+        );
         printKey(added.name, apiKey, opts.json, "Added service");
       }),
     );
@@ -156,7 +161,9 @@ export function registerService(program: Command): void {
       action(async (name: string, opts: SettingOptions) => {
         const changes = settingsFrom(opts);
         if (Object.keys(changes).length === 0) {
-          throw new UsageError("nothing to change: give --public/--private, --display, --website, --rate or --burst");
+          throw new UsageError(
+            "nothing to change: give --public/--private, --display, --website, --rate or --burst",
+          );
         }
         const updated = await withLedger(opts.db, (l) => updateService(l, name, changes));
         if (opts.json) printJson(view(updated));
@@ -175,7 +182,11 @@ export function registerService(program: Command): void {
       }),
     );
 
-  common(service.command("rotate-key <name>").description("give a service a new API key (the old one stops working)"))
+  common(
+    service
+      .command("rotate-key <name>")
+      .description("give a service a new API key (the old one stops working)"),
+  )
     .option("--json", 'print {"user", "api_key"}')
     .action(
       action(async (name: string, opts: DbOption) => {
@@ -190,7 +201,8 @@ export function registerService(program: Command): void {
       action(async (name: string | undefined, opts: DbOption) => {
         if (name !== undefined) {
           const found = await withLedger(opts.db, (l) => requireService(l, name));
-          if (opts.json) return printJson({ user: found.name, precache: found.precache, ondemand: found.ondemand });
+          if (opts.json)
+            return printJson({ user: found.name, precache: found.precache, ondemand: found.ondemand });
           process.stdout.write(`${found.name}: ${found.precache} precache, ${found.ondemand} on demand\n`);
           return;
         }

@@ -1,9 +1,15 @@
 import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
-import { formatU64 } from "../../nano/hex.js";
-import { createLogger, launchServer, PortTakenError, type RunningServer, type ServerConfig } from "../../hub/launch.js";
+import {
+  createLogger,
+  launchServer,
+  PortTakenError,
+  type RunningServer,
+  type ServerConfig,
+} from "../../hub/launch.js";
 import { SqliteLedger } from "../../hub/ledger/sqlite.js";
 import { addService, rotateServiceKey } from "../../hub/service-admin.js";
+import { formatU64 } from "../../nano/hex.js";
 import { action } from "../output.js";
 import { hubOptions, type ServerOptions, serverConfig, stopOnSignal } from "./server.js";
 
@@ -40,7 +46,11 @@ async function start(opts: ServerOptions): Promise<void> {
   const apiKey = await demoKey(config.db);
   const { running, moved } = await launchAnywhere(config);
   const http = `http://${config.host}:${running.httpPort}`;
-  const request = JSON.stringify({ user: DEMO_SERVICE, api_key: apiKey, hash: randomBytes(32).toString("hex").toUpperCase() });
+  const request = JSON.stringify({
+    user: DEMO_SERVICE,
+    api_key: apiKey,
+    hash: randomBytes(32).toString("hex").toUpperCase(),
+  });
   const lines = [
     "nano-dpow all-in-one hub is running.",
     `  development difficulty ${formatU64(config.base)}: a CPU solves it in milliseconds. Work made here is NOT valid on the live network (use dpow server for that).`,
@@ -67,6 +77,8 @@ async function start(opts: ServerOptions): Promise<void> {
 export function registerStart(program: Command): void {
   const command = program
     .command("start")
-    .description("all-in-one demo: hub, embedded broker, a local CPU worker and a demo service, at dev difficulty");
+    .description(
+      "all-in-one demo: hub, embedded broker, a local CPU worker and a demo service, at dev difficulty",
+    );
   hubOptions(command, { logLevel: "warn" }).action(action(start));
 }

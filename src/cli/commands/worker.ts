@@ -85,11 +85,11 @@ async function runWorker(opts: WorkerCliOptions): Promise<void> {
     log,
     ...(initialHashRate ? { initialHashRate } : {}),
   });
-  const refresh = statusLine
-    ? setInterval(() => statusLine.update(formatStatusLine(worker.status(), Date.now())), 500)
-    : undefined;
+  const redraw = () => statusLine?.update(formatStatusLine(worker.status(), Date.now()));
+  const refresh = statusLine ? setInterval(redraw, 500) : undefined;
   await untilSignal(worker, log);
   clearInterval(refresh);
+  redraw();
   statusLine?.end();
 }
 

@@ -64,13 +64,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const aedes = await Aedes.createBroker();
   authorize(aedes, passwords, logger);
 
+  // Every open connection, so close() can end those aedes does not know yet (no CONNECT sent).
+  const connections = new Set<Duplex>();
   const handle = (conn: Duplex, req?: IncomingMessage) => {
+    connections.add(conn);
+    conn.once("close", () => connections.delete(conn));
     const guarded = limitPacketSize(conn, maxPacketBytes, () =>
       logger.warn({ maxPacketBytes }, "MQTT client sent an oversized packet; disconnected"),
     );
     aedes.handle(guarded, req);
   };
-  const tcp = createServer((socket: Socket) => handle(socket));
+  // Without noDelay, Nagle plus delayed ACKs add ~40 ms to a small message answered with another.
+  const tcp = createServer({ noDelay: true }, (socket: Socket) => handle(socket));
   const port = await listen(tcp, options.mqttPort ?? 1883, options.host).catch(async (err: unknown) => {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
@@ -92,7 +97,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       });
       webSockets.push(wss);
       server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (new URL(req.url ?? "/", "http://host").pathname !== path) return;
+        // Split by hand: the URL is untrusted and `new URL("//", base)` throws.
+        if ((req.url ?? "/").split("?", 1)[0] !== path) return;
         wss.handleUpgrade(req, socket, head, (ws) => handle(createWebSocketStream(ws), req));
       });
     },
@@ -100,10 +106,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     close() {
       closed ??= (async () => {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
-        for (const wss of webSockets) {
-          for (const ws of wss.clients) ws.terminate();
-          wss.close();
-        }
+        for (const conn of connections) conn.destroy();
+        for (const wss of webSockets) wss.close();
         await new Promise<void>((resolve) => tcp.close(() => resolve()));
       })();
       return closed;

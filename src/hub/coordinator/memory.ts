@@ -8,12 +8,15 @@ export interface MemoryCoordinatorOptions {
   /** How long solved work is kept. */
   cacheTtlMs?: number;
   now?: () => number;
+  /** Most accounts whose frontier is tracked (precache), and for how long after their last block. */
+  frontierLimit?: number;
+  frontierTtlMs?: number;
 }
 
 const MAX_OPEN_JOBS = 100_000;
 /** A claim outlives its job by far, so a very late result can never claim a job twice. */
 const CLAIM_TTL_MS = 60 * 60_000;
-const FRONTIER_TTL_MS = 7 * 24 * 3600_000;
+export const DEFAULT_FRONTIER_TTL_MS = 7 * 24 * 3600_000;
 
 /** The coordinator of a single hub process: everything in memory, nothing shared. */
 export class MemoryCoordinator implements Coordinator {
@@ -22,6 +25,7 @@ export class MemoryCoordinator implements Coordinator {
   private readonly cache: ExpiringMap<string, CachedWork>;
   private readonly frontiers: ExpiringMap<string, string>;
   private readonly cacheTtlMs: number;
+  private readonly frontierTtlMs: number;
   private readonly now: () => number;
 
   constructor(options: MemoryCoordinatorOptions = {}) {
@@ -31,7 +35,8 @@ export class MemoryCoordinator implements Coordinator {
     this.jobs = new ExpiringMap(MAX_OPEN_JOBS, now);
     this.claims = new ExpiringMap(MAX_OPEN_JOBS * 4, now);
     this.cache = new ExpiringMap(cacheSize, now);
-    this.frontiers = new ExpiringMap(cacheSize, now);
+    this.frontiers = new ExpiringMap(options.frontierLimit ?? cacheSize, now);
+    this.frontierTtlMs = options.frontierTtlMs ?? DEFAULT_FRONTIER_TTL_MS;
     this.now = now;
   }
 
@@ -76,8 +81,12 @@ export class MemoryCoordinator implements Coordinator {
     return this.cache.get(hash);
   }
 
+  async dropWork(hash: string): Promise<void> {
+    this.cache.delete(hash);
+  }
+
   async setFrontier(account: string, hash: string): Promise<void> {
-    this.frontiers.set(account, hash, FRONTIER_TTL_MS);
+    this.frontiers.set(account, hash, this.frontierTtlMs);
   }
 
   async frontier(account: string): Promise<string | undefined> {

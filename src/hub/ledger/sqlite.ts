@@ -100,7 +100,9 @@ export class SqliteLedger implements Ledger {
   }
 
   async updateService(name: string, changes: Partial<ServiceSettings>): Promise<ServiceRecord> {
-    const keys = (Object.keys(changes) as Array<keyof ServiceSettings>).filter((k) => changes[k] !== undefined);
+    const keys = (Object.keys(changes) as Array<keyof ServiceSettings>).filter(
+      (k) => changes[k] !== undefined,
+    );
     if (keys.length > 0) {
       const sets = keys.map((k) => `${SETTING_COLUMNS[k]} = ?`).join(", ");
       const values = keys.map((k) => {
@@ -132,33 +134,35 @@ export class SqliteLedger implements Ledger {
   }
 
   async recordWin(win: Win): Promise<{ recorded: boolean; counters: WorkCounters }> {
-    const recorded = this.db.transaction(() => {
-      // The unique job_id makes a second record of the same job a no-op, not a second credit.
-      const inserted = this.db
-        .prepare(
-          `INSERT INTO wins (job_id, hash, type, worker, service, difficulty, work, at)
+    const recorded = this.db
+      .transaction(() => {
+        // The unique job_id makes a second record of the same job a no-op, not a second credit.
+        const inserted = this.db
+          .prepare(
+            `INSERT INTO wins (job_id, hash, type, worker, service, difficulty, work, at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING`,
-        )
-        .run(
-          win.jobId,
-          win.hash,
-          win.type,
-          win.worker,
-          win.service,
-          win.difficulty.toString(16).padStart(16, "0"),
-          win.work.toString(16).padStart(16, "0"),
-          win.at,
-        );
-      if (inserted.changes === 0) return false;
-      const column = win.type === "ondemand" ? "ondemand" : "precache";
-      this.db
-        .prepare(
-          `INSERT INTO workers (address, ${column}) VALUES (?, 1)
+          )
+          .run(
+            win.jobId,
+            win.hash,
+            win.type,
+            win.worker,
+            win.service,
+            win.difficulty.toString(16).padStart(16, "0"),
+            win.work.toString(16).padStart(16, "0"),
+            win.at,
+          );
+        if (inserted.changes === 0) return false;
+        const column = win.type === "ondemand" ? "ondemand" : "precache";
+        this.db
+          .prepare(
+            `INSERT INTO workers (address, ${column}) VALUES (?, 1)
            ON CONFLICT (address) DO UPDATE SET ${column} = ${column} + 1`,
-        )
-        .run(win.worker);
-      return true;
-    }).immediate();
+          )
+          .run(win.worker);
+        return true;
+      })
+      .immediate();
     return { recorded, counters: await this.workerCounters(win.worker) };
   }
 
@@ -174,7 +178,9 @@ export class SqliteLedger implements Ledger {
     const publics = services.filter((s) => s.public);
     const privates = services.filter((s) => !s.public);
     const work = this.db
-      .prepare("SELECT COALESCE(SUM(precache), 0) AS precache, COALESCE(SUM(ondemand), 0) AS ondemand FROM workers")
+      .prepare(
+        "SELECT COALESCE(SUM(precache), 0) AS precache, COALESCE(SUM(ondemand), 0) AS ondemand FROM workers",
+      )
       .get() as WorkCounters;
     return {
       services: {

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import type { SearchKernel } from "../kernel.js";
 
 /** The Node-API addon built from src/pow/native/*.c by node-gyp at install (build/Release). */
@@ -10,7 +11,8 @@ interface Addon {
   search(variant: number, root: Uint8Array, start: bigint, count: number, threshold: bigint): bigint | undefined;
 }
 
-const ADDON_PATH = new URL("../../../build/Release/dpow_pow.node", import.meta.url);
+/** DPOW_NATIVE_ADDON points at another build of the addon (or at nothing, to force the WASM path). */
+const ADDON_PATH = process.env.DPOW_NATIVE_ADDON ?? fileURLToPath(new URL("../../../build/Release/dpow_pow.node", import.meta.url));
 
 let loaded: { addon: Addon } | { error: string } | undefined;
 
@@ -18,11 +20,11 @@ let loaded: { addon: Addon } | { error: string } | undefined;
 export function loadAddon(): { addon: Addon } | { error: string } {
   if (loaded !== undefined) return loaded;
   if (!existsSync(ADDON_PATH)) {
-    loaded = { error: "the native addon is not built (no C compiler at install? run `npm run build:native`)" };
+    loaded = { error: `the native addon is not built (${ADDON_PATH} is missing; run \`npm run build:native\`)` };
     return loaded;
   }
   try {
-    loaded = { addon: createRequire(import.meta.url)(ADDON_PATH.pathname) as Addon };
+    loaded = { addon: createRequire(import.meta.url)(ADDON_PATH) as Addon };
   } catch (err) {
     loaded = { error: `the native addon failed to load: ${(err as Error).message}` };
   }
@@ -33,9 +35,6 @@ export function nativeVariants(): string[] {
   const result = loadAddon();
   return "addon" in result ? result.addon.variants() : [];
 }
-
-/** Lanes per step of each variant: how many nonces one call-level iteration hashes. */
-const GRANULARITY: Record<string, number> = { avx512: 16, avx2: 8, sse2: 4, scalar: 1, generic: 1 };
 
 /** A kernel running the given variant (default: the fastest this CPU supports). */
 export function nativeKernel(variant?: string): SearchKernel {
@@ -50,7 +49,7 @@ export function nativeKernel(variant?: string): SearchKernel {
   const { addon } = result;
   return {
     name: `native-${chosen}`,
-    granularity: GRANULARITY[chosen] ?? 1,
+    granularity: 1, // the addon finishes a partial vector with its scalar code
     search: (root, start, count, threshold) => addon.search(index, root, start, count, threshold),
   };
 }

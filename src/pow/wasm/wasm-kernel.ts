@@ -1,5 +1,5 @@
 import type { SearchKernel } from "../kernel.js";
-import { kernelModuleBytes, MEMORY, type WasmFlavour } from "./kernel-module.js";
+import { kernelModuleBytes, MEMORY, SIMD_VECTORS, type WasmFlavour } from "./kernel-module.js";
 
 export type { WasmFlavour };
 
@@ -18,7 +18,7 @@ export function wasmKernel(compiled: { flavour: WasmFlavour; module: WebAssembly
   const search = instance.exports.search as (start: bigint, count: number, threshold: bigint) => number;
   const bytes = new Uint8Array(memory.buffer);
   const view = new DataView(memory.buffer);
-  const granularity = compiled.flavour === "simd" ? 2 : 1;
+  const granularity = compiled.flavour === "simd" ? 2 * SIMD_VECTORS : 1;
   return {
     name: `wasm-${compiled.flavour}`,
     granularity,

@@ -1,0 +1,86 @@
+import type { Command } from "commander";
+import type { PrecacheSettings } from "../hub/precache/index.js";
+import { fromMultiplier } from "../nano/difficulty.js";
+import { formatU64, parseU64 } from "../nano/hex.js";
+import { UsageError } from "./output.js";
+
+export interface PrecacheFlags {
+  precache?: boolean;
+  nodeWs?: string;
+  precacheDifficulty?: string;
+  frontierLimit?: string;
+  frontierTtl?: string;
+}
+
+const DEFAULT_FRONTIER_LIMIT = "100000";
+const DEFAULT_FRONTIER_TTL = "7d";
+
+/** The precache flags of `dpow server`. */
+export function addPrecacheFlags(command: Command): Command {
+  return command
+    .option(
+      "--precache",
+      "precompute the next block's work of every account using the hub, from a Nano node's confirmations",
+    )
+    .option(
+      "--node-ws <url>",
+      "the node's WebSocket, e.g. ws://[::1]:7078 (the node's HTTP callback can POST to /block/ instead)",
+    )
+    .option(
+      "--precache-difficulty <hex>",
+      "difficulty of precache work, 16 hex digits (default: the send base)",
+    )
+    .option("--frontier-limit <n>", "most accounts tracked for precache", DEFAULT_FRONTIER_LIMIT)
+    .option(
+      "--frontier-ttl <duration>",
+      "how long an account stays tracked after its last block (s, m, h or d)",
+      DEFAULT_FRONTIER_TTL,
+    );
+}
+
+/** Precache settings from the flags, or undefined when --precache is off. */
+export function precacheSettings(
+  flags: PrecacheFlags,
+  base: bigint,
+  maxMultiplier: number,
+): PrecacheSettings | undefined {
+  if (!flags.precache) {
+    if (flags.nodeWs !== undefined || flags.precacheDifficulty !== undefined) {
+      throw new UsageError("--node-ws and --precache-difficulty need --precache");
+    }
+    return undefined;
+  }
+  if (flags.nodeWs !== undefined && !/^wss?:\/\/./.test(flags.nodeWs)) {
+    throw new UsageError(`--node-ws must be a ws:// or wss:// URL, got "${flags.nodeWs}"`);
+  }
+  const max = fromMultiplier(maxMultiplier, base);
+  const difficulty =
+    flags.precacheDifficulty === undefined
+      ? base
+      : parseU64(flags.precacheDifficulty, "--precache-difficulty");
+  if (difficulty < base || difficulty > max) {
+    throw new UsageError(
+      `--precache-difficulty must be from the send base ${formatU64(base)} to ${formatU64(max)} (--max-multiplier ${maxMultiplier})`,
+    );
+  }
+  const limitText = flags.frontierLimit ?? DEFAULT_FRONTIER_LIMIT;
+  const frontierLimit = Number(limitText);
+  if (!Number.isInteger(frontierLimit) || frontierLimit < 1) {
+    throw new UsageError(`--frontier-limit must be a whole number >= 1, got "${limitText}"`);
+  }
+  const frontierTtlMs = parseDuration(flags.frontierTtl ?? DEFAULT_FRONTIER_TTL, "--frontier-ttl");
+  return { nodeWs: flags.nodeWs, difficulty, frontierLimit, frontierTtlMs };
+}
+
+const UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90", "90s", "15m", "12h" or "7d" in milliseconds (a bare number is seconds). */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(text.trim());
+  const ms = match ? Number(match[1]) * (UNITS_MS[match[2] || "s"] as number) : Number.NaN;
+  if (!(ms >= 1000))
+    throw new UsageError(
+      `${flag} must be a duration of at least 1s, like 90s, 15m, 12h or 7d; got "${text}"`,
+    );
+  return ms;
+}
