@@ -62,7 +62,10 @@ type ComputeWork = (hash: string, params: { workThreshold: string }) => Promise<
 
 async function loadNanocurrency(): Promise<ComputeWork | undefined> {
   try {
-    const mod = (await import("nanocurrency")) as { computeWork?: ComputeWork; default?: { computeWork?: ComputeWork } };
+    const mod = (await import("nanocurrency")) as {
+      computeWork?: ComputeWork;
+      default?: { computeWork?: ComputeWork };
+    };
     return mod.computeWork ?? mod.default?.computeWork;
   } catch {
     return undefined;
@@ -81,7 +84,8 @@ async function nanocurrencyRate(computeWork: ComputeWork, seconds: number): Prom
     const work = await computeWork(bytesToHex(root), { workThreshold: NANOCURRENCY_THRESHOLD });
     if (work === null) continue;
     const nonce = BigInt(`0x${work}`);
-    if (workValue(root, nonce) < BigInt(`0x${NANOCURRENCY_THRESHOLD}`)) throw new Error("nanocurrency returned bad work");
+    if (workValue(root, nonce) < BigInt(`0x${NANOCURRENCY_THRESHOLD}`))
+      throw new Error("nanocurrency returned bad work");
     hashes += Number(nonce) + 1;
   }
   return hashes / (performance.now() - began) / 1000;
@@ -140,14 +144,26 @@ async function run(context: BenchContext): Promise<Record<string, unknown>> {
   const allMhs = med(all);
   const nanoMhs = med(nano);
   const oneThread = pool.kernel.startsWith("native") ? nativeMhs : wasmMhs;
-  log(`  C reference (-O3 -march=native), 1 thread   ${fmt(referenceMhs)}`);
-  log(`  native kernel (${variant ?? "none"}), 1 thread   ${fmt(nativeMhs)}${times(ratio(nativeMhs, referenceMhs), "reference")}`);
-  log(
-    `  WASM kernel (${wasm.name}), 1 thread   ${fmt(wasmMhs)}${times(ratio(wasmMhs, referenceMhs), "reference")}${times(ratio(wasmMhs, nanoMhs), "nanocurrency")}`,
+  const row = (label: string, value: string, notes = "") =>
+    log(`  ${label.padEnd(44)} ${value.padStart(11)}${notes}`);
+  row("C reference (-O3 -march=native), 1 thread", fmt(referenceMhs));
+  row(
+    `native kernel (${variant ?? "not built"}), 1 thread`,
+    fmt(nativeMhs),
+    times(ratio(nativeMhs, referenceMhs), "reference"),
   );
-  log(`  engine (${pool.kernel}), ${threads} threads   ${fmt(allMhs)}${times(ratio(allMhs, oneThread), "one thread")}`);
-  log(`  nanocurrency computeWork, 1 thread   ${fmt(nanoMhs)}`);
-  log(`  cancel to idle (median)   ${median(cancel).toFixed(1)} ms`);
+  row(
+    `WASM kernel (${wasm.name}), 1 thread`,
+    fmt(wasmMhs),
+    `${times(ratio(wasmMhs, referenceMhs), "reference")}${times(ratio(wasmMhs, nanoMhs), "nanocurrency")}`,
+  );
+  row(
+    `engine (${pool.kernel}), ${threads} threads`,
+    fmt(allMhs),
+    times(ratio(allMhs, oneThread), "one thread"),
+  );
+  row("nanocurrency computeWork, 1 thread", fmt(nanoMhs));
+  row("cancel to idle", `${median(cancel).toFixed(1)} ms`);
   return {
     native_mhs_per_thread: round(nativeMhs),
     native_variant: variant ?? null,

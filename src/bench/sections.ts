@@ -1,5 +1,7 @@
+import { hubSection } from "./hub.js";
 import { powSection } from "./pow.js";
+import { precacheSection } from "./precache.js";
 import type { BenchSection } from "./section.js";
 
 /** Every section `dpow bench` runs, in order (select some with --only). */
-export const SECTIONS: readonly BenchSection[] = [powSection];
+export const SECTIONS: readonly BenchSection[] = [powSection, hubSection, precacheSection];

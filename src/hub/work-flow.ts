@@ -45,6 +45,8 @@ export interface WorkFlowOptions {
  */
 export class WorkFlow {
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Jobs this replica won and is crediting now: their winner, not a later result, answers. */
+  private readonly crediting = new Set<string>();
   private closed = false;
   private waiting = 0;
 
@@ -178,19 +180,32 @@ export class WorkFlow {
     const job = await this.coordinator.job(hash);
     if (!job) return this.keepBest(hash, work);
     const value = workValue(Buffer.from(hash, "hex"), work);
+    if (value >= job.difficulty) return this.judgeWinner(job, address, work, value);
     const answered = this.answer(hash, work, value);
-    if (value < job.difficulty && answered === 0) {
+    if (answered === 0) {
       // A precache result for a job a service has raised since: honest work for the old job.
       if (workTypeOf(topic) === "precache" && job.type === "ondemand") return this.metrics.result("late");
       this.strike(address);
       return this.metrics.result("invalid");
     }
-    await this.coordinator.cacheWork({ hash, work, value });
     // Work below the job's difficulty that still satisfied requests (the job was raised after it
     // was sent) is used and cached, but does not win the job.
-    if (value < job.difficulty) return this.metrics.result("partial");
-    if (!(await this.coordinator.claimWin(job.id))) return this.metrics.result("late");
-    await this.win(job, address, work);
+    await this.coordinator.cacheWork({ hash, work, value });
+    this.metrics.result("partial");
+  }
+
+  /**
+   * Work reaching the job's difficulty: the first such result wins. A later one answers only the
+   * requests here whose job another replica won (that replica credits it); while this replica
+   * credits the job, its winner answers once the credit is durable.
+   */
+  private async judgeWinner(job: Job, address: string, work: bigint, value: bigint): Promise<void> {
+    if (await this.coordinator.claimWin(job.id)) return this.win(job, address, work, value);
+    if (!this.crediting.has(job.id)) {
+      this.answer(job.hash, work, value);
+      await this.coordinator.cacheWork({ hash: job.hash, work, value });
+    }
+    this.metrics.result("late");
   }
 
   /** A result for a hash with no open job replaces the work held only when it beats it; never credited. */
@@ -202,10 +217,22 @@ export class WorkFlow {
     this.metrics.result("improved");
   }
 
-  private async win(job: Job, address: string, work: bigint): Promise<void> {
+  /**
+   * Durable before acknowledged: the credit is committed before the work is cached (a persistent
+   * cache would outlive a crash), handed to a service or cancelled, so a crash at any point loses
+   * at most an answer, never the credit for work a service received.
+   */
+  private async win(job: Job, address: string, work: bigint, value: bigint): Promise<void> {
     this.metrics.result("win");
-    await this.coordinator.closeJob(job.hash, job.id);
-    await this.accounting.credit(job, address, work);
+    this.crediting.add(job.id);
+    try {
+      await this.accounting.credit(job, address, work);
+      await this.coordinator.cacheWork({ hash: job.hash, work, value });
+      await this.coordinator.closeJob(job.hash, job.id);
+      this.answer(job.hash, work, value);
+    } finally {
+      this.crediting.delete(job.id);
+    }
     await this.broker.publish(topics.cancel(job.type), formatCancelPayload(job.hash));
     this.logger.debug({ hash: job.hash, job: job.id, worker: address }, "job won");
   }

@@ -92,8 +92,9 @@ export class SqlitePayoutStore implements PayoutStore {
   constructor(file: string) {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
-    // NORMAL in WAL mode: a committed transaction survives a crash of this process.
-    this.db.pragma("synchronous = NORMAL");
+    // FULL: a recorded payment survives a power loss too, not only a crash of this process; a
+    // payment recorded and then lost could be paid twice.
+    this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
     migrate(this.db);
     this.db.exec(SCHEMA);

@@ -10,5 +10,7 @@ import { RpcBackend } from "./rpc-backend.js";
 export async function createBackend(spec: string, options: PoolOptions = {}): Promise<WorkBackend> {
   if (spec === "cpu") return CpuBackend.start(options);
   if (/^https?:\/\/[^/\s]+/.test(spec)) return new RpcBackend(spec);
-  throw new Error(`unknown work backend "${spec}": use "cpu" or the URL of a work server, e.g. http://127.0.0.1:7076`);
+  throw new Error(
+    `unknown work backend "${spec}": use "cpu" or the URL of a work server, e.g. http://127.0.0.1:7076`,
+  );
 }

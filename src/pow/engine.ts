@@ -29,7 +29,9 @@ export function resolveKernel(options: EngineOptions = {}): KernelSpec {
       const variants = addon.addon.variants();
       const variant = options.variant ?? variants[0];
       if (variant === undefined || !variants.includes(variant)) {
-        throw new Error(`native variant ${variant} is not supported here (supported: ${variants.join(", ")})`);
+        throw new Error(
+          `native variant ${variant} is not supported here (supported: ${variants.join(", ")})`,
+        );
       }
       return { kind: "native", variant };
     } else if (engine === "native") {

@@ -75,14 +75,15 @@ export class WorkPool {
     for (const worker of workers) {
       worker.on("message", (message: FromWorker) => this.onMessage(message));
       worker.on("error", (err: Error) => this.fail(err));
-      // An idle pool does not keep the process alive; a pending job does (see pump()).
+      // An idle pool does not keep the process alive; a busy one does (see holdProcess()).
       worker.unref();
     }
   }
 
   static async start(options: PoolOptions = {}): Promise<WorkPool> {
     const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be >= 1, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`threads must be >= 1, got ${threads}`);
     const spec: KernelSpec = resolveKernel(options);
     const control = new SharedArrayBuffer(4);
     const url = workerUrl();
@@ -131,10 +132,11 @@ export class WorkPool {
   /** Cancels every job for `root`; their requests reject with WorkCancelledError. Returns how many. */
   cancel(root: Uint8Array): number {
     const key = formatHash(root);
-    const jobs = [...this.queue, ...(this.current ? [this.current] : [])].filter((j) => j.key === key);
+    const jobs = this.jobs().filter((j) => j.key === key);
     for (const job of jobs) {
       this.drop(job);
-      for (const waiter of job.waiters) waiter.reject(new WorkCancelledError(`work for ${key} was cancelled`));
+      for (const waiter of job.waiters)
+        waiter.reject(new WorkCancelledError(`work for ${key} was cancelled`));
     }
     return jobs.length;
   }
@@ -142,6 +144,11 @@ export class WorkPool {
   /** Whether a job is running, and how many wait behind it. */
   status(): { generating: boolean; queued: number } {
     return { generating: this.current !== undefined, queued: this.queue.length };
+  }
+
+  /** Requests waiting for work, running or queued (several can share one job). */
+  waiting(): number {
+    return this.jobs().reduce((n, j) => n + j.waiters.size, 0);
   }
 
   /** Nonces hashed so far, counted when threads finish or leave a job: divide by time for a rate. */
@@ -157,17 +164,18 @@ export class WorkPool {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    const pending = [...this.queue, ...(this.current ? [this.current] : [])];
-    this.queue.length = 0;
-    this.stopCurrent();
-    for (const job of pending) for (const w of job.waiters) w.reject(new Error("the work pool was closed"));
+    this.rejectAll(new Error("the work pool was closed"));
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /** The running job first, then the queue. */
+  private jobs(): Job[] {
+    return this.current ? [this.current, ...this.queue] : [...this.queue];
   }
 
   private jobFor(root: Uint8Array, threshold: bigint): Job {
     const key = formatHash(root);
-    const shared = [...(this.current ? [this.current] : []), ...this.queue].find(
+    const shared = this.jobs().find(
       (j) => j.key === key && j.threshold >= threshold,
     );
     if (shared) return shared;
@@ -238,11 +246,18 @@ export class WorkPool {
 
   /** A worker thread died: nothing can be trusted to finish, so every request fails now. */
   private fail(err: Error): void {
+    if (this.closed) return;
+    this.rejectAll(err);
+    for (const worker of this.workers) void worker.terminate();
+  }
+
+  /** Closes the pool to new work and fails every request still waiting. */
+  private rejectAll(err: Error): void {
     this.closed = true;
-    const pending = [...this.queue, ...(this.current ? [this.current] : [])];
+    const pending = this.jobs();
     this.queue.length = 0;
     this.stopCurrent();
-    for (const job of pending) for (const w of job.waiters) w.reject(err);
+    for (const job of pending) for (const waiter of job.waiters) waiter.reject(err);
   }
 }
 

@@ -7,7 +7,14 @@ import { workValue } from "../../src/nano/work.js";
 import { parseWorkPayload, workTypeOf } from "../../src/protocol/topics.js";
 import { runCli } from "../helpers/cli.js";
 import { FakeWorker, newPayout, randomHash, solve } from "../helpers/fake-worker.js";
-import { type HubProcess, metric, postWork, spawnHub, tempDir, waitForValue } from "../helpers/hub-process.js";
+import {
+  type HubProcess,
+  metric,
+  postWork,
+  spawnHub,
+  tempDir,
+  waitForValue,
+} from "../helpers/hub-process.js";
 
 /**
  * The hub is SIGKILLed at random points while services ask for work and workers race to answer,
@@ -152,7 +159,11 @@ async function generation(
       },
     ),
   );
-  await waitForValue("first answer of this hub", async () => answers, (n) => n > 0);
+  await waitForValue(
+    "first answer of this hub",
+    async () => answers,
+    (n) => n > 0,
+  );
   // The kill point: somewhere in a stream of requests, results, wins and answers.
   await new Promise((resolve) => setTimeout(resolve, 50 + random() * 600));
   if (ending === "kill") await current.stop("SIGKILL");
@@ -188,7 +199,9 @@ it("credits each solved job exactly once across random SIGKILLs of the hub", asy
 
   // Every credit is real: work a worker sent, for a hash a service asked for, valid at its difficulty.
   for (const win of wins) {
-    expect(sent.has(sentKey(win.hash, win.work, win.worker)), why(`credit ${win.job_id} not sent`)).toBe(true);
+    expect(sent.has(sentKey(win.hash, win.work, win.worker)), why(`credit ${win.job_id} not sent`)).toBe(
+      true,
+    );
     expect(requested.has(win.hash), why(`credit for unrequested ${win.hash}`)).toBe(true);
     const value = workValue(parseHash(win.hash), parseU64(win.work, "work"));
     expect(value >= parseU64(win.difficulty, "difficulty"), why(`invalid work in ${win.job_id}`)).toBe(true);

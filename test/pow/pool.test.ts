@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { U64_MAX } from "../../src/nano/hex.js";
 import { workValue } from "../../src/nano/work.js";
-import { createBackend } from "../../src/pow/create-backend.js";
 import { CpuBackend } from "../../src/pow/cpu-backend.js";
+import { createBackend } from "../../src/pow/create-backend.js";
 import { generateWork } from "../../src/pow/index.js";
 import { WorkCancelledError, WorkPool } from "../../src/pow/pool.js";
 import { RpcBackend } from "../../src/pow/rpc-backend.js";
@@ -35,7 +35,9 @@ describe.each(["native", "wasm"] as const)("pool on the %s engine", (engine) => 
     const results = roots.map((r) => pool.generate(r, 0xfff0000000000000n));
     expect(pool.status().generating).toBe(true);
     const found = await Promise.all(results);
-    found.forEach(({ work }, i) => expect(workValue(roots[i] as Uint8Array, work) >= 0xfff0000000000000n).toBe(true));
+    found.forEach(({ work }, i) => {
+      expect(workValue(roots[i] as Uint8Array, work) >= 0xfff0000000000000n).toBe(true);
+    });
     await pool.idle();
     expect(pool.status()).toEqual({ generating: false, queued: 0 });
   });

@@ -197,23 +197,6 @@ describe.each(brokers)("worker on the %s", (_name, startBroker) => {
     expect(seen.slice(offlineAt, onlineAgain).some((s) => s.active)).toBe(false);
   });
 
-  it("says so when it is connected but never hears the hub", async () => {
-    hub.stopHeartbeat();
-    const log = memoryLog();
-    const running = await startWorker({
-      payout: newPayout(),
-      server: broker.workerUrl,
-      backend: await createBackend("cpu", { threads: 1 }),
-      heartbeatTimeoutMs: 300,
-      log,
-    });
-    workers.push(running);
-    const silent = /^warn connected .* ago but no heartbeat from the hub yet: is the hub running/;
-    await waitForStatus(running, "the silence reported", () => log.lines.some((l) => silent.test(l)));
-    hub.startHeartbeat();
-    await waitForStatus(running, "the hub online", (s) => s.hubOnline);
-  });
-
   it("works over MQTT over WebSocket", async () => {
     const payout = newPayout();
     await worker({ payout, server: broker.workerWsUrl });
@@ -263,5 +246,29 @@ describe.each(brokers)("worker on the %s", (_name, startBroker) => {
       /cannot reach the work server .*; job put back in the queue; next job in 100 ms/,
     );
     expect(failures[2]).toMatch(/job dropped after 3 attempt\(s\)/);
+  });
+});
+
+describe("worker without a hub", () => {
+  it("says so when it is connected to the broker but never hears the hub", async () => {
+    const broker = await startEmbeddedBroker({ mqttPort: 0, host: "127.0.0.1" });
+    const log = memoryLog();
+    const running = await startWorker({
+      payout: newPayout(),
+      server: `mqtt://client:client@127.0.0.1:${broker.port}`,
+      backend: await createBackend("cpu", { threads: 1 }),
+      heartbeatTimeoutMs: 300,
+      log,
+    });
+    try {
+      const silent = /^warn connected .* ago but no heartbeat from the hub yet: is the hub running/;
+      const status = await waitForStatus(running, "the silence reported", () =>
+        log.lines.some((l) => silent.test(l)),
+      );
+      expect(status).toMatchObject({ connection: "connected", hubOnline: false });
+    } finally {
+      await running.stop();
+      await broker.close();
+    }
   });
 });

@@ -23,7 +23,9 @@ async function bench(opts: BenchFlags): Promise<void> {
   const names = opts.only?.split(",").map((s) => s.trim());
   const unknown = names?.filter((n) => !SECTIONS.some((s) => s.name === n)) ?? [];
   if (unknown.length > 0) {
-    throw new UsageError(`unknown section ${unknown.join(", ")}; sections: ${SECTIONS.map((s) => s.name).join(", ")}`);
+    throw new UsageError(
+      `unknown section ${unknown.join(", ")}; sections: ${SECTIONS.map((s) => s.name).join(", ")}`,
+    );
   }
   const out = opts.json ? process.stderr : process.stdout;
   const log = (line: string) => out.write(`${line}\n`);

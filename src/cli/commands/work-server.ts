@@ -11,7 +11,8 @@ interface WorkServerFlags extends PoolFlags {
 function parseListen(text: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new UsageError(`--listen must be HOST:PORT, e.g. 127.0.0.1:7076, got "${text}"`);
+  if (!match || port > 65535)
+    throw new UsageError(`--listen must be HOST:PORT, e.g. 127.0.0.1:7076, got "${text}"`);
   return { host: (match[1] ?? match[2]) as string, port };
 }
 
@@ -25,7 +26,9 @@ async function serve(opts: WorkServerFlags): Promise<void> {
     await pool.close();
     throw new UsageError(`cannot listen on ${opts.listen}: ${(err as Error).message}`);
   }
-  process.stdout.write(`dpow work-server listening on ${server.url} (${pool.kernel}, ${pool.threads} threads)\n`);
+  process.stdout.write(
+    `dpow work-server listening on ${server.url} (${pool.kernel}, ${pool.threads} threads)\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);

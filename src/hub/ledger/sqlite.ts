@@ -57,8 +57,9 @@ export class SqliteLedger implements Ledger {
   constructor(file: string) {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
-    // NORMAL in WAL mode: a committed transaction survives a process crash (the OS holds it).
-    this.db.pragma("synchronous = NORMAL");
+    // Credits are money: FULL syncs the WAL on every commit, so a win acknowledged to anyone survives
+    // a power loss too, not only a process crash (NORMAL's guarantee). About 0.3 ms per commit.
+    this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
     migrate(this.db);
   }

@@ -25,6 +25,11 @@ export interface PrecacheSettings {
   frontierTtlMs: number;
   /** How long an unsolved precache job stays open. Default 10 minutes. */
   jobTtlMs?: number;
+  /**
+   * After a restart, how long to wait before precaching again what was left unsolved: a job
+   * broadcast before the workers have reconnected reaches nobody. Default 5 s.
+   */
+  resumeDelayMs?: number;
 }
 
 export interface PrecacheContext {
@@ -95,9 +100,11 @@ export function startPrecache(
     });
     feed.start();
   }
-  for (const hash of resume) context.flow.precache(hash, settings.difficulty, jobTtlMs).catch(failed);
-  if (resume.length > 0)
-    logger.info({ frontiers: resume.length }, "precaching again what a restart left unsolved");
+  const resumeTimer = setTimeout(() => {
+    if (resume.length > 0)
+      logger.info({ frontiers: resume.length }, "precaching again what a restart left unsolved");
+    for (const hash of resume) context.flow.precache(hash, settings.difficulty, jobTtlMs).catch(failed);
+  }, settings.resumeDelayMs ?? 5000);
 
   return {
     requested: (hash, account) => {
@@ -111,7 +118,10 @@ export function startPrecache(
         return null;
       }),
     secondsSinceBlock: () => precacher.secondsSinceBlock(),
-    close: () => feed?.stop(),
+    close: () => {
+      clearTimeout(resumeTimer);
+      feed?.stop();
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { addressToPublicKey, publicKeyToAddress } from "../../nano/account.js";
 import { ExpiringMap } from "../coordinator/expiring-map.js";
 import type { Coordinator } from "../ports.js";
 import { type Confirmation, isAuthentic } from "./confirmation.js";
@@ -43,10 +44,13 @@ export type ConfirmationOutcome =
  * precaches its next root (the block's hash, for an open block too) and forgets the work held for
  * the block's own root, which is now superseded.
  *
- * Duplicated and reordered confirmations are safe: a duplicate finds the frontier already moved,
- * and a late one finds its hash in the memory of superseded hashes (a block was confirmed on top
- * of it), so the frontier never moves back and nothing is computed for a dead root. Confirmations
- * of one account are handled one at a time, in arrival order, so those checks cannot interleave.
+ * Duplicated and reordered confirmations are safe: a duplicate finds its work held or its job
+ * open, and a late one finds its hash in the memory of superseded hashes (a block was confirmed on
+ * top of it), so nothing is computed for it again. A block that arrives before its predecessor's
+ * successor cannot be told from a new one (confirmations carry no height) and is precached until
+ * that successor arrives; once all have arrived, only the newest block's work is held and the
+ * frontier is the newest block. Confirmations of one account are handled one at a time, in
+ * arrival order, so those checks cannot interleave.
  */
 export class Precacher {
   /** Superseded hash -> the confirmed block built on it. */
@@ -73,8 +77,11 @@ export class Precacher {
 
   /** A service asked for work on `hash` for `account`: the account is tracked from now on. */
   async requested(hash: string, account: string): Promise<void> {
-    if ((await this.coordinator.frontier(account)) === undefined)
-      await this.coordinator.setFrontier(account, hash);
+    // Confirmations name accounts as nano_; a request may say xrb_.
+    const canonical = publicKeyToAddress(addressToPublicKey(account));
+    if ((await this.coordinator.frontier(canonical)) === undefined) {
+      await this.coordinator.setFrontier(canonical, hash);
+    }
   }
 
   /** Handles a confirmation after the ones of the same account that arrived before it. */

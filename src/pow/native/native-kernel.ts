@@ -8,11 +8,19 @@ interface Addon {
   /** Variants this CPU can run, fastest first (e.g. avx512, avx2, sse2, scalar; generic off x86). */
   variants(): string[];
   /** Index into variants(); returns the first qualifying nonce or undefined. */
-  search(variant: number, root: Uint8Array, start: bigint, count: number, threshold: bigint): bigint | undefined;
+  search(
+    variant: number,
+    root: Uint8Array,
+    start: bigint,
+    count: number,
+    threshold: bigint,
+  ): bigint | undefined;
 }
 
 /** DPOW_NATIVE_ADDON points at another build of the addon (or at nothing, to force the WASM path). */
-const ADDON_PATH = process.env.DPOW_NATIVE_ADDON ?? fileURLToPath(new URL("../../../build/Release/dpow_pow.node", import.meta.url));
+const ADDON_PATH =
+  process.env.DPOW_NATIVE_ADDON ??
+  fileURLToPath(new URL("../../../build/Release/dpow_pow.node", import.meta.url));
 
 let loaded: { addon: Addon } | { error: string } | undefined;
 
@@ -20,7 +28,9 @@ let loaded: { addon: Addon } | { error: string } | undefined;
 export function loadAddon(): { addon: Addon } | { error: string } {
   if (loaded !== undefined) return loaded;
   if (!existsSync(ADDON_PATH)) {
-    loaded = { error: `the native addon is not built (${ADDON_PATH} is missing; run \`npm run build:native\`)` };
+    loaded = {
+      error: `the native addon is not built (${ADDON_PATH} is missing; run \`npm run build:native\`)`,
+    };
     return loaded;
   }
   try {
@@ -44,7 +54,9 @@ export function nativeKernel(variant?: string): SearchKernel {
   const chosen = variant ?? variants[0];
   const index = chosen === undefined ? -1 : variants.indexOf(chosen);
   if (chosen === undefined || index < 0) {
-    throw new Error(`native variant ${chosen} is not supported on this CPU (supported: ${variants.join(", ")})`);
+    throw new Error(
+      `native variant ${chosen} is not supported on this CPU (supported: ${variants.join(", ")})`,
+    );
   }
   const { addon } = result;
   return {

@@ -6,7 +6,10 @@ export type { WasmFlavour };
 const U64 = (1n << 64n) - 1n;
 
 /** The compiled module for a flavour; SIMD is used when the engine validates it. */
-export function compileKernelModule(flavour?: WasmFlavour): { flavour: WasmFlavour; module: WebAssembly.Module } {
+export function compileKernelModule(flavour?: WasmFlavour): {
+  flavour: WasmFlavour;
+  module: WebAssembly.Module;
+} {
   const chosen = flavour ?? (WebAssembly.validate(kernelModuleBytes("simd")) ? "simd" : "scalar");
   return { flavour: chosen, module: new WebAssembly.Module(kernelModuleBytes(chosen)) };
 }

@@ -165,10 +165,7 @@ export function writeModule(
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vector([type])),
-    ...section(
-      3,
-      vector(functions.map(() => [0])),
-    ),
+    ...section(3, vector(functions.map(() => [0]))),
     ...section(5, vector([[0x00, 1]])),
     ...section(
       7,

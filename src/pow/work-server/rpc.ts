@@ -105,7 +105,8 @@ function parseCount(body: Record<string, unknown>): number {
 
 /** Parses a decoded JSON body into a command; throws RpcRequestError with the reply otherwise. */
 export function parseRpc(body: unknown): RpcCommand {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) deserialize("Expecting a JSON object");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    deserialize("Expecting a JSON object");
   const request = body as Record<string, unknown>;
   if (!("action" in request)) deserialize("Action field missing");
   switch (request.action) {

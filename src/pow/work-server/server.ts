@@ -34,7 +34,10 @@ async function execute(pool: WorkPool, command: RpcCommand, signal: AbortSignal)
         return ok({ work: formatU64(work), difficulty: formatU64(value), multiplier: multiplier(value) });
       } catch (err) {
         if (err instanceof WorkCancelledError) {
-          return { status: 200, body: { error: "Cancelled", hint: "work_cancel was received for this hash" } };
+          return {
+            status: 200,
+            body: { error: "Cancelled", hint: "work_cancel was received for this hash" },
+          };
         }
         throw err;
       }
@@ -125,7 +128,10 @@ async function handle(pool: WorkPool, req: IncomingMessage, res: ServerResponse)
 function send(res: ServerResponse, reply: Reply): void {
   if (res.destroyed) return;
   const text = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.writeHead(reply.status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -1,0 +1,117 @@
+/**
+ * What the hub benchmark runs against: the hub exactly as `dpow server` launches it (embedded
+ * broker, in-memory coordinator, SQLite ledger in a temporary file with the production sync
+ * settings) on ephemeral loopback ports, a bare node:http server as the reference, and the load
+ * generator in a child process driven over IPC.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { launchServer, type RunningServer } from "../hub/launch.js";
+import { SqliteLedger } from "../hub/ledger/sqlite.js";
+import { addService } from "../hub/service-admin.js";
+import type { Credentials, LoadCommand, LoadReply } from "./hub-load.js";
+
+/**
+ * Expected hashes 16: a simulated worker finds real, valid work in microseconds, so its solve
+ * time is the delay it draws, and the hub verifies real work as it would at any difficulty.
+ */
+const BENCH_BASE = 0xf000000000000000n;
+
+/** A cache-hit answer of the same shape and size as the hub's, for the bare server to send. */
+const FIXED_ANSWER = JSON.stringify({
+  work: "0123456789abcdef",
+  hash: "0".repeat(64),
+  difficulty: "f0123456789abcde",
+  multiplier: "1.0718",
+});
+
+export interface Rig {
+  hub: RunningServer;
+  credentials: Credentials;
+  clientPassword: string;
+  barePort: number;
+  /** Runs one command in the load generator and resolves with its result. */
+  load<T>(command: Exclude<LoadCommand, { kind: "close" }>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startRig(): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), "dpow-bench-"));
+  const db = join(dir, "hub.db");
+  const closers: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const closer of closers.splice(0).reverse()) await closer();
+  };
+  try {
+    const ledger = new SqliteLedger(db);
+    // Unlimited rate: the benchmark measures the hub, not its throttle.
+    const { apiKey } = await addService(ledger, "bench", { rate: 0 });
+    await ledger.close();
+    const clientPassword = randomBytes(12).toString("hex");
+    const hub = await launchServer({
+      port: 0,
+      host: "127.0.0.1",
+      mqttPort: 0,
+      db,
+      base: BENCH_BASE,
+      maxMultiplier: 8,
+      clientPassword,
+      // Warnings and errors only, on stderr: stdout may be carrying --json.
+      logger: pino({ level: "warn", base: null }, pino.destination(2)),
+    });
+    closers.push(() => hub.close());
+    const bare = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(FIXED_ANSWER));
+    });
+    const barePort = await new Promise<number>((resolve) =>
+      bare.listen(0, "127.0.0.1", () => resolve((bare.address() as { port: number }).port)),
+    );
+    closers.push(() => closeServer(bare));
+    const child = fork(new URL("./hub-load.js", import.meta.url), [], { stdio: ["ignore", 2, 2, "ipc"] });
+    closers.push(() => stopChild(child));
+    return {
+      hub,
+      credentials: { user: "bench", apiKey },
+      clientPassword,
+      barePort,
+      load: (command) => call(child, command),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+function call<T>(child: ChildProcess, command: LoadCommand): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`the load generator exited (code ${code})`));
+    child.once("exit", onExit);
+    child.once("message", (reply: LoadReply) => {
+      child.off("exit", onExit);
+      if (reply.ok) resolve(reply.result as T);
+      else reject(new Error(`load generator: ${reply.error}`));
+    });
+    child.send(command);
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  if (child.connected) child.send({ kind: "close" } satisfies LoadCommand);
+  const timer = setTimeout(() => child.kill(), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,104 @@
+/**
+ * Simulated workers for the hub benchmark: real MQTT clients on the public `client` account that
+ * take `work/ondemand` jobs, "compute" for a time drawn from the exponential distribution (the
+ * continuous form of the geometric number of hashes a real difficulty needs), then find real valid
+ * work for the hub's low benchmark difficulty in microseconds and publish it. A cancel stops them.
+ */
+import mqtt, { type MqttClient } from "mqtt";
+import { publicKeyToAddress } from "../nano/account.js";
+import { formatU64, parseHash } from "../nano/hex.js";
+import { workValue } from "../nano/work.js";
+import { formatResultPayload, parseCancelPayload, parseWorkPayload, topics } from "../protocol/topics.js";
+
+export interface SwarmOptions {
+  mqttPort: number;
+  password: string;
+  workers: number;
+  /** Mean solve time of ONE worker; the swarm's (the fastest worker's) mean is this / workers. */
+  meanSolveMs: number;
+}
+
+/**
+ * How long the worker that sent `work` held the job for `hash`: from receiving it to publishing
+ * its result. The benchmark subtracts it from the service's response time, so the hub is not
+ * charged for the worker's compute time, timer lateness in this process included.
+ */
+export type HoldTimes = Map<string, number>;
+
+export const holdKey = (hash: string, work: string): string => `${hash.toUpperCase()},${work.toLowerCase()}`;
+
+interface SimulatedWorker {
+  client: MqttClient;
+  /** The jobs it is computing now, by hash. */
+  timers: Map<string, NodeJS.Timeout>;
+}
+
+export class SimulatedSwarm {
+  private constructor(
+    private readonly workers: SimulatedWorker[],
+    readonly holds: HoldTimes,
+  ) {}
+
+  /** Resolves once every worker is connected and subscribed, so no job is broadcast before they listen. */
+  static async connect(options: SwarmOptions): Promise<SimulatedSwarm> {
+    const holds: HoldTimes = new Map();
+    const workers = await Promise.all(
+      Array.from({ length: options.workers }, (_, index) => startWorker(index, options, holds)),
+    );
+    return new SimulatedSwarm(workers, holds);
+  }
+
+  async close(): Promise<void> {
+    for (const { timers } of this.workers) for (const timer of timers.values()) clearTimeout(timer);
+    await Promise.all(this.workers.map(({ client }) => client.endAsync(true)));
+  }
+}
+
+async function startWorker(index: number, options: SwarmOptions, holds: HoldTimes): Promise<SimulatedWorker> {
+  const key = new Uint8Array(32);
+  new DataView(key.buffer).setUint32(0, index + 1);
+  const payout = publicKeyToAddress(key);
+  // Each worker searches its own nonce range, so the work in a response names the worker that won.
+  const firstNonce = BigInt(index + 1) << 48n;
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${options.mqttPort}`, {
+    username: "client",
+    password: options.password,
+    clientId: `bench-worker-${index}-${process.pid}`,
+    reconnectPeriod: 0,
+  });
+  // The subscriptions of a real worker taking on-demand work (see worker/worker.ts).
+  await client.subscribeAsync({
+    [topics.work("ondemand")]: { qos: 1 },
+    [topics.cancel("ondemand")]: { qos: 1 },
+    [topics.client(payout)]: { qos: 1 },
+    [topics.heartbeat]: { qos: 0 },
+  });
+  const timers = new Map<string, NodeJS.Timeout>();
+  client.on("message", (topic, payload) => {
+    if (topic === topics.cancel("ondemand")) {
+      const cancel = parseCancelPayload(payload);
+      if (!cancel.ok) return;
+      clearTimeout(timers.get(cancel.value));
+      timers.delete(cancel.value);
+      return;
+    }
+    if (topic !== topics.work("ondemand")) return;
+    const job = parseWorkPayload(payload);
+    if (!job.ok) return;
+    const { hash, difficulty } = job.value;
+    const received = performance.now();
+    const delay = -Math.log(1 - Math.random()) * options.meanSolveMs;
+    const timer = setTimeout(() => {
+      timers.delete(hash);
+      const root = parseHash(hash);
+      let nonce = firstNonce;
+      while (workValue(root, nonce) < difficulty) nonce += 1n;
+      client.publish(topics.result("ondemand"), formatResultPayload({ hash, work: nonce, address: payout }), {
+        qos: 1,
+      });
+      holds.set(holdKey(hash, formatU64(nonce)), performance.now() - received);
+    }, delay);
+    timers.set(hash, timer);
+  });
+  return { client, timers };
+}
