@@ -33,9 +33,19 @@ export interface Failures {
   firstFailure?: string;
 }
 
+/** What every command answers besides its samples: how busy the load generator itself was. */
+export interface LoadCpu {
+  /** CPU time of this process over the command, in % of one core: near 100, it may be the bottleneck. */
+  loadCpuPercent: number;
+}
+
 export interface OnDemandSamples extends Failures {
   /** Response time minus the winning worker's hold time, per answered request. */
   overheadMs: number[];
+  /** Of that: from sending the request to the winning worker receiving the job. */
+  toWorkerMs: number[];
+  /** Of that: from the winning worker publishing its result to the service receiving it. */
+  toServiceMs: number[];
   /** The winning worker's hold time, per answered request. */
   winnerMs: number[];
   /** Hashes now solved and cached on the hub. */
@@ -107,7 +117,14 @@ async function onDemand(
   if (!swarm) throw new Error("start the swarm first");
   const holds = swarm.holds;
   const pool = new ConnectionPool(port);
-  const result: OnDemandSamples = { overheadMs: [], winnerMs: [], solved: [], failures: 0 };
+  const result: OnDemandSamples = {
+    overheadMs: [],
+    toWorkerMs: [],
+    toServiceMs: [],
+    winnerMs: [],
+    solved: [],
+    failures: 0,
+  };
   const failures = new FailureCount();
   let answered = 0;
   const sent = await paced(rate, seconds, () => {
@@ -116,13 +133,17 @@ async function onDemand(
     const began = performance.now();
     pool.request(raw).then(
       ({ status, body }) => {
-        const elapsed = performance.now() - began;
+        const now = performance.now();
         answered += 1;
         const work = status === 200 ? (JSON.parse(body) as { work?: string }).work : undefined;
-        const held = work === undefined ? undefined : holds.get(holdKey(hash, work));
-        if (held === undefined) return failures.add(`HTTP ${status}: ${body}`);
-        result.overheadMs.push(elapsed - held);
-        result.winnerMs.push(held);
+        const hold = work === undefined ? undefined : holds.get(holdKey(hash, work));
+        if (hold === undefined) return failures.add(`HTTP ${status}: ${body}`);
+        const toWorker = hold.receivedAt - began;
+        const toService = now - hold.publishedAt;
+        result.overheadMs.push(toWorker + toService);
+        result.toWorkerMs.push(toWorker);
+        result.toServiceMs.push(toService);
+        result.winnerMs.push(hold.publishedAt - hold.receivedAt);
         result.solved.push(hash);
       },
       (err: Error) => {
@@ -273,9 +294,14 @@ async function handle(command: LoadCommand): Promise<unknown> {
 }
 
 process.on("message", (command: LoadCommand) => {
+  const cpu = process.cpuUsage();
+  const began = performance.now();
   handle(command).then(
     (result) => {
-      if (process.connected) process.send?.({ ok: true, result } satisfies LoadReply);
+      const used = process.cpuUsage(cpu);
+      const loadCpuPercent = (used.user + used.system) / 10 / (performance.now() - began);
+      if (process.connected)
+        process.send?.({ ok: true, result: { ...(result as object), loadCpuPercent } } satisfies LoadReply);
     },
     (err: unknown) =>
       process.send?.({

@@ -19,11 +19,16 @@ export interface SwarmOptions {
 }
 
 /**
- * How long the worker that sent `work` held the job for `hash`: from receiving it to publishing
- * its result. The benchmark subtracts it from the service's response time, so the hub is not
- * charged for the worker's compute time, timer lateness in this process included.
+ * When the worker that sent `work` for `hash` received the job and when it published its result
+ * (performance.now() of this process). The benchmark charges the hub for the time outside that
+ * span: the worker's compute time, timer lateness in this process included, is not the hub's.
  */
-export type HoldTimes = Map<string, number>;
+export interface Hold {
+  receivedAt: number;
+  publishedAt: number;
+}
+
+export type HoldTimes = Map<string, Hold>;
 
 export const holdKey = (hash: string, work: string): string => `${hash.toUpperCase()},${work.toLowerCase()}`;
 
@@ -96,7 +101,7 @@ async function startWorker(index: number, options: SwarmOptions, holds: HoldTime
       client.publish(topics.result("ondemand"), formatResultPayload({ hash, work: nonce, address: payout }), {
         qos: 1,
       });
-      holds.set(holdKey(hash, formatU64(nonce)), performance.now() - received);
+      holds.set(holdKey(hash, formatU64(nonce)), { receivedAt: received, publishedAt: performance.now() });
     }, delay);
     timers.set(hash, timer);
   });

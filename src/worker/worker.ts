@@ -181,9 +181,12 @@ class Worker implements RunningWorker {
           // Without the broker the hub can neither be heard nor receive results: start nothing new
           // until a heartbeat arrives over the new connection.
           this.hubOnline = false;
+          const hint = /not authorized|bad user ?name or password/i.test(reason)
+            ? " (check the user name and password in --server)"
+            : "";
           this.log.warn(
             { server: where, reason, retryInMs },
-            `broker connection to ${where} lost or refused (${reason}); retrying in ${formatDuration(retryInMs / 1000)}`,
+            `broker connection to ${where} lost or refused (${reason})${hint}; retrying in ${formatDuration(retryInMs / 1000)}`,
           );
           this.changed();
         },

@@ -115,7 +115,8 @@ describe("the difficulty of the work served", () => {
         expect(json.hint === undefined).toBe(target === wanted);
         if (target !== wanted) stats.clamped += 1;
         if (held !== undefined && held >= target) {
-          expect(value).toBe(held);
+          // The held work, or better: a second worker's late result may have replaced it since.
+          expect(value >= held, "held work that meets the target was not served").toBe(true);
           stats.fromHeld += 1;
         }
         if (held !== undefined && held < target) stats.heldTooLow += 1;

@@ -55,11 +55,14 @@ async function solveJob(hash: string, n = 1, work?: bigint): Promise<bigint> {
   return solution;
 }
 
-/** A funded account the hub now tracks: a request named it, and the worker answered on demand. */
+/**
+ * A funded account the hub now tracks: a request named it (in the legacy xrb_ form, which the
+ * node's confirmations never use), and the worker answered on demand.
+ */
 async function trackedAccount(): Promise<{ key: KeyPair; head: ChainHead; work: string }> {
   const key = sim.funded[nextAccount++] as KeyPair;
   const head = sim.head(key);
-  const answer = hub.request({ hash: head.previous, account: key.address });
+  const answer = hub.request({ hash: head.previous, account: key.address.replace(/^nano_/, "xrb_") });
   await solveJob(head.previous);
   const { json } = await answer;
   expect(isValid(head.previous, json.work, BASE)).toBe(true);

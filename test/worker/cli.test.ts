@@ -10,9 +10,10 @@ import { DpowProcess } from "./process.js";
 
 describe("dpow worker: arguments", () => {
   it("refuses a bad payout address with the reason", () => {
-    const bad = `${newPayout().slice(0, -1)}1`;
+    const good = newPayout();
+    const bad = `${good.slice(0, -1)}${good.endsWith("1") ? "3" : "1"}`;
     const result = runCli(["worker", "--payout", bad, "--no-benchmark"]);
-    expect(result.status).toBe(2);
+    expect(result.status, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/--payout is not a valid Nano address: .*checksum/);
   });
 
@@ -26,7 +27,7 @@ describe("dpow worker: arguments", () => {
     ];
     for (const [args, message] of cases) {
       const result = runCli(["worker", "--payout", payout, "--no-benchmark", ...args]);
-      expect(result.status, args.join(" ")).toBe(2);
+      expect(result.status, `${args.join(" ")}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toMatch(message);
     }
   });
@@ -99,6 +100,23 @@ describe("dpow worker: process lifecycle", () => {
     proc.kill("SIGTERM");
     expect(await proc.exited).toEqual({ code: 0, signal: null });
     expect(proc.output()).toMatch(/SIGTERM: stopping[\s\S]*worker stopped/);
+  });
+
+  it("keeps retrying a broker that refuses its password, saying what to check", async () => {
+    const proc = DpowProcess.start([
+      "worker",
+      "--payout",
+      newPayout(),
+      "--server",
+      `mqtt://client:wrong@127.0.0.1:${broker.port}`,
+      "--no-benchmark",
+    ]);
+    processes.push(proc);
+    await proc.waitForLine(
+      /lost or refused \(.*password.*\) \(check the user name and password in --server\); retrying in 1\.0 s/,
+    );
+    await proc.waitForLine(/check the user name and password in --server\); retrying in 2\.0 s/);
+    expect(proc.output()).not.toContain(":wrong@");
   });
 
   it("logs JSON lines with --json-logs", async () => {

@@ -59,6 +59,11 @@ export function limitPacketSize(inner: Duplex, maxBodyBytes: number, onOversize:
     write: (chunk, encoding, done) => {
       inner.write(chunk, encoding, done);
     },
+    // mqtt-packet corks the stream and writes a packet in pieces (header, length, topic, payload):
+    // pass them on as one buffer, or each piece costs a socket write of its own.
+    writev: (chunks, done) => {
+      inner.write(Buffer.concat(chunks.map(({ chunk }) => chunk as Buffer)), done);
+    },
     final: (done) => {
       inner.end(done);
     },

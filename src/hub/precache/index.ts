@@ -105,6 +105,7 @@ export function startPrecache(
       logger.info({ frontiers: resume.length }, "precaching again what a restart left unsolved");
     for (const hash of resume) context.flow.precache(hash, settings.difficulty, jobTtlMs).catch(failed);
   }, settings.resumeDelayMs ?? 5000);
+  resumeTimer.unref();
 
   return {
     requested: (hash, account) => {

