@@ -175,9 +175,7 @@ export class WorkPool {
 
   private jobFor(root: Uint8Array, threshold: bigint): Job {
     const key = formatHash(root);
-    const shared = this.jobs().find(
-      (j) => j.key === key && j.threshold >= threshold,
-    );
+    const shared = this.jobs().find((j) => j.key === key && j.threshold >= threshold);
     if (shared) return shared;
     const job: Job = { id: this.nextId++, root: Uint8Array.from(root), key, threshold, waiters: new Set() };
     this.queue.push(job);

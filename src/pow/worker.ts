@@ -48,4 +48,4 @@ function run(job: Extract<ToWorker, { type: "job" }>): void {
 port.on("message", (message: ToWorker) => {
   if (message.type === "job") run(message);
 });
-send({ type: "ready", kernel: kernel.name });
+send({ type: "ready" });

@@ -1,16 +1,18 @@
 /*
- * One search function, included once per instruction-set variant (see pow.c). The includer defines:
+ * One search function, included once per instruction-set variant (see search_variants.h), which
+ * defines:
  *   SEARCH_NAME       function name
  *   SEARCH_TARGET     function attributes, e.g. __attribute__((target("avx512f")))
  *   VEC, LANES        a vector of LANES u64 (GCC vector extension) or plain uint64_t with LANES 1
  *   ROTR32/24/16/63   rotate right by that many bits, the fastest way on the target
+ *   ROTR(x, n)        plain scalar rotate (for the once-per-call scalar part)
  *   ANY_GE(x, t)      non-zero when some lane of x is >= t (unsigned)
  *   LANE_OFFSETS      the VEC {0, 1, ..., LANES-1}
  *
  * The hash is blake2b with an 8-byte digest over nonce || root: a single compression whose message
- * words 5..15 are zero (the compiler folds them away: written out, every round below has exactly the
- * additions that remain) and of which only output word 0 is kept (so the compiler drops everything
- * the last rounds compute for the other words). All 12 rounds are unrolled.
+ * words 5..15 are the constant zero (so the compiler drops their additions) and of which only output
+ * word 0 is kept (so the compiler drops everything the last rounds compute only for the other
+ * words). All 12 rounds are written out, message schedule included.
  */
 
 #define G(a, b, c, d, x, y) \
@@ -23,16 +25,15 @@
   c = c + d;                \
   b = ROTR63(b ^ c);
 
-#define SCALAR_ROTR(x, n) (((x) >> (n)) | ((x) << (64 - (n))))
 #define SCALAR_G(a, b, c, d, x, y) \
   a = a + b + x;                   \
-  d = SCALAR_ROTR(d ^ a, 32);      \
+  d = ROTR(d ^ a, 32);      \
   c = c + d;                       \
-  b = SCALAR_ROTR(b ^ c, 24);      \
+  b = ROTR(b ^ c, 24);      \
   a = a + b + y;                   \
-  d = SCALAR_ROTR(d ^ a, 16);      \
+  d = ROTR(d ^ a, 16);      \
   c = c + d;                       \
-  b = SCALAR_ROTR(b ^ c, 63);
+  b = ROTR(b ^ c, 63);
 
 #define ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15) \
   G(v0, v4, v8, v12, m##s0, m##s1)                                                  \
@@ -109,5 +110,4 @@ SEARCH_TARGET static int SEARCH_NAME(const uint64_t root[4], uint64_t start, uin
 
 #undef G
 #undef SCALAR_G
-#undef SCALAR_ROTR
 #undef ROUND

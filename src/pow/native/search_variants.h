@@ -1,7 +1,7 @@
 /*
  * The work search compiled once per instruction set (per-function target attributes) and a table of
  * the variants this CPU can run, fastest first, so one build runs on any x86-64 machine. Other CPUs
- * get the portable C version. Used by the Node-API glue (pow.c) and the benchmark harnesses.
+ * get the portable C version. Used by the Node-API glue (pow.c).
  */
 #ifndef DPOW_SEARCH_VARIANTS_H
 #define DPOW_SEARCH_VARIANTS_H
