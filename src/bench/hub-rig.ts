@@ -14,7 +14,7 @@ import pino from "pino";
 import { launchServer, type RunningServer } from "../hub/launch.js";
 import { SqliteLedger } from "../hub/ledger/sqlite.js";
 import { addService } from "../hub/service-admin.js";
-import type { Credentials, LoadCommand, LoadReply } from "./hub-load.js";
+import type { Credentials, LoadCommand, LoadCpu, LoadReply } from "./hub-load.js";
 
 /**
  * Expected hashes 16: a simulated worker finds real, valid work in microseconds, so its solve
@@ -30,13 +30,20 @@ const FIXED_ANSWER = JSON.stringify({
   multiplier: "1.0718",
 });
 
+/** A command's samples, with how busy each side was meanwhile (in % of one core). */
+export type Measured<T> = T &
+  LoadCpu & {
+    /** This process: the hub, or the bare server while that one is measured. */
+    hubCpuPercent: number;
+  };
+
 export interface Rig {
   hub: RunningServer;
   credentials: Credentials;
   clientPassword: string;
   barePort: number;
   /** Runs one command in the load generator and resolves with its result. */
-  load<T>(command: Exclude<LoadCommand, { kind: "close" }>): Promise<T>;
+  load<T>(command: Exclude<LoadCommand, { kind: "close" }>): Promise<Measured<T>>;
   close(): Promise<void>;
 }
 
@@ -80,13 +87,21 @@ export async function startRig(): Promise<Rig> {
       credentials: { user: "bench", apiKey },
       clientPassword,
       barePort,
-      load: (command) => call(child, command),
+      load: (command) => measured(call(child, command)),
       close,
     };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+async function measured<T>(work: Promise<T & LoadCpu>): Promise<Measured<T>> {
+  const cpu = process.cpuUsage();
+  const began = performance.now();
+  const result = await work;
+  const used = process.cpuUsage(cpu);
+  return { ...result, hubCpuPercent: (used.user + used.system) / 10 / (performance.now() - began) };
 }
 
 function call<T>(child: ChildProcess, command: LoadCommand): Promise<T> {

@@ -4,11 +4,11 @@
  * continuous form of the geometric number of hashes a real difficulty needs), then find real valid
  * work for the hub's low benchmark difficulty in microseconds and publish it. A cancel stops them.
  */
-import mqtt, { type MqttClient } from "mqtt";
 import { publicKeyToAddress } from "../nano/account.js";
 import { formatU64, parseHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import { formatResultPayload, parseCancelPayload, parseWorkPayload, topics } from "../protocol/topics.js";
+import { LiteMqttClient } from "./hub-mqtt-lite.js";
 
 export interface SwarmOptions {
   mqttPort: number;
@@ -33,7 +33,7 @@ export type HoldTimes = Map<string, Hold>;
 export const holdKey = (hash: string, work: string): string => `${hash.toUpperCase()},${work.toLowerCase()}`;
 
 interface SimulatedWorker {
-  client: MqttClient;
+  client: LiteMqttClient;
   /** The jobs it is computing now, by hash. */
   timers: Map<string, NodeJS.Timeout>;
 }
@@ -55,7 +55,7 @@ export class SimulatedSwarm {
 
   async close(): Promise<void> {
     for (const { timers } of this.workers) for (const timer of timers.values()) clearTimeout(timer);
-    await Promise.all(this.workers.map(({ client }) => client.endAsync(true)));
+    for (const { client } of this.workers) client.close();
   }
 }
 
@@ -65,21 +65,21 @@ async function startWorker(index: number, options: SwarmOptions, holds: HoldTime
   const payout = publicKeyToAddress(key);
   // Each worker searches its own nonce range, so the work in a response names the worker that won.
   const firstNonce = BigInt(index + 1) << 48n;
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${options.mqttPort}`, {
+  const client = await LiteMqttClient.connect({
+    port: options.mqttPort,
     username: "client",
     password: options.password,
     clientId: `bench-worker-${index}-${process.pid}`,
-    reconnectPeriod: 0,
   });
   // The subscriptions of a real worker taking on-demand work (see worker/worker.ts).
-  await client.subscribeAsync({
-    [topics.work("ondemand")]: { qos: 1 },
-    [topics.cancel("ondemand")]: { qos: 1 },
-    [topics.client(payout)]: { qos: 1 },
-    [topics.heartbeat]: { qos: 0 },
+  await client.subscribe({
+    [topics.work("ondemand")]: 1,
+    [topics.cancel("ondemand")]: 1,
+    [topics.client(payout)]: 1,
+    [topics.heartbeat]: 0,
   });
   const timers = new Map<string, NodeJS.Timeout>();
-  client.on("message", (topic, payload) => {
+  client.onMessage((topic, payload) => {
     if (topic === topics.cancel("ondemand")) {
       const cancel = parseCancelPayload(payload);
       if (!cancel.ok) return;
@@ -98,9 +98,7 @@ async function startWorker(index: number, options: SwarmOptions, holds: HoldTime
       const root = parseHash(hash);
       let nonce = firstNonce;
       while (workValue(root, nonce) < difficulty) nonce += 1n;
-      client.publish(topics.result("ondemand"), formatResultPayload({ hash, work: nonce, address: payout }), {
-        qos: 1,
-      });
+      client.publish(topics.result("ondemand"), formatResultPayload({ hash, work: nonce, address: payout }));
       holds.set(holdKey(hash, formatU64(nonce)), { receivedAt: received, publishedAt: performance.now() });
     }, delay);
     timers.set(hash, timer);

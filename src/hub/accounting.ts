@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { topics } from "../protocol/topics.js";
-import type { Broker, Job, Ledger } from "./ports.js";
+import type { Broker, CachedWork, Job, Ledger } from "./ports.js";
 
 /**
  * Credits winners. The win is written to the ledger (durably, once per job) before the caller
@@ -28,6 +28,11 @@ export class Accounting {
     if (!recorded) return;
     const payload = JSON.stringify({ ...counters, block_rewarded: job.hash });
     this.publish(topics.client(worker), payload);
+  }
+
+  /** Work an on-demand win holds for `hash`: it outlives the coordinator's cache in a crash. */
+  solvedWork(hash: string): Promise<CachedWork | undefined> {
+    return this.ledger.solvedWork(hash);
   }
 
   /** Tells a worker why it is not credited (its payout address is not a valid Nano address). */

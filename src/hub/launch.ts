@@ -4,11 +4,18 @@ import { type RunningWorker, startWorker } from "../worker/index.js";
 import { PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
 import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
+import { RedisCoordinator } from "./coordinator/redis.js";
 import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
 import { type HubBroker, startHub } from "./hub.js";
-import { SqliteLedger } from "./ledger/sqlite.js";
-import type { Broker } from "./ports.js";
-import { type PrecacheSettings, withPrecache } from "./precache/index.js";
+import { openLedger } from "./ledger/open.js";
+import type { Broker, Coordinator } from "./ports.js";
+import {
+  type PrecacheContext,
+  type PrecacheSettings,
+  type RunningPrecache,
+  startPrecache,
+  withPrecache,
+} from "./precache/index.js";
 
 export interface ServerConfig {
   port: number;
@@ -23,6 +30,10 @@ export interface ServerConfig {
   precache?: PrecacheSettings;
   /** An external broker (as `dpowserver`) instead of the embedded one. */
   mqttUrl?: string;
+  /** Redis shared by hub replicas (coordinator: jobs, win locks, work cache), in place of memory. */
+  redis?: { url: string; prefix?: string };
+  /** PostgreSQL shared by hub replicas (ledger), in place of the SQLite file `db`. */
+  postgresUrl?: string;
   clientPassword: string;
   interfacePassword?: string;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
@@ -53,8 +64,9 @@ export function createLogger(level: string): Logger {
 }
 
 /**
- * Everything `dpow server` runs, assembled: broker (embedded or external), in-memory coordinator,
- * SQLite ledger, the hub, and optionally a local worker. close() stops them in reverse order.
+ * Everything `dpow server` runs, assembled: broker (embedded or external), coordinator (memory or
+ * Redis), ledger (SQLite or Postgres), the hub, and optionally a local worker. close() stops them
+ * in reverse order.
  */
 export async function launchServer(config: ServerConfig): Promise<RunningServer> {
   const { logger } = config;
@@ -63,16 +75,9 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     for (const close of closers.reverse()) await close();
   };
   try {
-    const ledger = new SqliteLedger(config.db);
+    const ledger = await openLedger(config);
     closers.push(() => ledger.close());
-    const { coordinator, precache } = await withPrecache(
-      config.precache,
-      config.db,
-      new MemoryCoordinator({
-        frontierLimit: config.precache?.frontierLimit,
-        frontierTtlMs: config.precache?.frontierTtlMs,
-      }),
-    );
+    const { coordinator, precache } = await openCoordinator(config);
     closers.push(() => coordinator.close());
     const { hubBroker, mqttPort, close: closeBroker } = await openBroker(config);
     closers.push(closeBroker);
@@ -98,6 +103,30 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * The in-memory coordinator (made persistent in the SQLite file when precache is on), or the Redis
+ * one replicas share. Redis keeps frontiers and work across restarts itself: restoring a replica's
+ * local copy over it would bring back stale frontiers, so precache runs on it directly.
+ */
+async function openCoordinator(config: ServerConfig): Promise<{
+  coordinator: Coordinator;
+  precache?: (context: PrecacheContext) => RunningPrecache;
+}> {
+  const settings = config.precache;
+  if (config.redis === undefined) {
+    const memory = new MemoryCoordinator({
+      frontierLimit: settings?.frontierLimit,
+      frontierTtlMs: settings?.frontierTtlMs,
+    });
+    return withPrecache(settings, config.db, memory);
+  }
+  const coordinator = await RedisCoordinator.connect(config.redis.url, {
+    prefix: config.redis.prefix,
+    frontierTtlMs: settings?.frontierTtlMs,
+  });
+  return { coordinator, precache: settings && ((context) => startPrecache(settings, context)) };
 }
 
 async function openBroker(

@@ -143,6 +143,14 @@ export interface Ledger {
    */
   recordWin(win: Win): Promise<{ recorded: boolean; counters: WorkCounters }>;
   workerCounters(worker: string): Promise<WorkCounters>;
+  /**
+   * The best work (highest value) an on-demand win holds for `hash`, or undefined. Unlike the
+   * coordinator's cache it survives a crash, so a service retrying a hash solved just before one
+   * gets that work and no second worker is paid for it. Precache wins are left out: precache keeps
+   * its own work across restarts and drops it on purpose when the block is superseded. Callers
+   * re-validate it before use.
+   */
+  solvedWork(hash: string): Promise<CachedWork | undefined>;
   statistics(): Promise<Statistics>;
   close(): Promise<void>;
 }
@@ -150,4 +158,9 @@ export interface Ledger {
 /** A ledger operation refused for a reason the operator can fix (duplicate or unknown name). */
 export class LedgerError extends Error {
   override name = "LedgerError";
+}
+
+/** A shared store (Redis, PostgreSQL) could not be reached or used at start: start it or fix its URL. */
+export class StoreUnreachableError extends Error {
+  override name = "StoreUnreachableError";
 }

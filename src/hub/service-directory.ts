@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import { apiKeyMatches } from "./api-keys.js";
 import type { Ledger, ServiceRecord } from "./ports.js";
 
@@ -11,6 +12,8 @@ const TTL_MS = 2000;
  */
 export class ServiceDirectory {
   private readonly cache = new Map<string, { record: ServiceRecord | undefined; until: number }>();
+  /** Per service, the key that last matched its stored hash (see matches). */
+  private readonly matched = new Map<string, { keyHash: string; key: Buffer }>();
 
   constructor(
     private readonly ledger: Ledger,
@@ -21,8 +24,25 @@ export class ServiceDirectory {
   async authenticate(name: string, apiKey: string): Promise<ServiceRecord | undefined> {
     let record = await this.lookup(name);
     // A miss or a wrong key may be a service added or re-keyed a moment ago: read it afresh once.
-    if (!record || !apiKeyMatches(apiKey, record.keyHash)) record = await this.lookup(name, true);
-    return record && apiKeyMatches(apiKey, record.keyHash) ? record : undefined;
+    if (!record || !this.matches(record, apiKey)) record = await this.lookup(name, true);
+    return record && this.matches(record, apiKey) ? record : undefined;
+  }
+
+  /**
+   * apiKeyMatches, with the last matching key remembered: a service's next request costs a
+   * constant-time compare instead of a SHA-256 (whose hash object per request also slows every
+   * garbage collection). A key that differs from the remembered one cannot match the same hash.
+   */
+  private matches(record: ServiceRecord, apiKey: string): boolean {
+    const known = this.matched.get(record.name);
+    if (known?.keyHash === record.keyHash) {
+      const given = Buffer.from(apiKey);
+      return given.length === known.key.length && timingSafeEqual(given, known.key);
+    }
+    if (!apiKeyMatches(apiKey, record.keyHash)) return false;
+    if (this.matched.size > 10_000) this.matched.clear();
+    this.matched.set(record.name, { keyHash: record.keyHash, key: Buffer.from(apiKey) });
+    return true;
   }
 
   private async lookup(name: string, fresh = false): Promise<ServiceRecord | undefined> {

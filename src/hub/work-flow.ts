@@ -9,7 +9,7 @@ import {
 } from "../protocol/topics.js";
 import type { Accounting } from "./accounting.js";
 import type { HubMetrics } from "./metrics.js";
-import type { Broker, Coordinator, Job, OpenJobRequest } from "./ports.js";
+import type { Broker, CachedWork, Coordinator, Job, OpenJobRequest } from "./ports.js";
 import type { WorkerPenalties } from "./worker-penalties.js";
 
 export interface WorkRequest {
@@ -21,6 +21,7 @@ export interface WorkRequest {
   service: string | null;
 }
 
+/** With work, `value` is workValue(root, work), computed from the work itself on every path. */
 export type WorkOutcome =
   | { kind: "cache" | "work"; work: bigint; value: bigint }
   | { kind: "timeout" }
@@ -45,6 +46,8 @@ export interface WorkFlowOptions {
  */
 export class WorkFlow {
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Values of cached work this process has hashed, by the cache's object (see verifiedValue). */
+  private readonly verified = new WeakMap<CachedWork, bigint>();
   /** Jobs this replica won and is crediting now: their winner, not a later result, answers. */
   private readonly crediting = new Set<string>();
   private closed = false;
@@ -71,13 +74,10 @@ export class WorkFlow {
   /** Work for `request.hash` reaching `request.difficulty`, or a timeout. */
   async work(request: WorkRequest): Promise<WorkOutcome> {
     if (this.closed) return { kind: "closed" };
-    const cached = await this.coordinator.cachedWork(request.hash);
-    if (
-      cached &&
-      cached.value >= request.difficulty &&
-      workValue(request.root, cached.work) >= request.difficulty
-    ) {
-      return { kind: "cache", work: cached.work, value: cached.value };
+    const cached = await this.heldWork(request.hash);
+    if (cached && cached.value >= request.difficulty) {
+      const value = this.verifiedValue(request.root, cached);
+      if (value >= request.difficulty) return { kind: "cache", work: cached.work, value };
     }
     // Wait before broadcasting, so that even an instant result finds this request.
     const outcome = this.wait(request);
@@ -97,21 +97,64 @@ export class WorkFlow {
    */
   async precache(hash: string, difficulty: bigint, ttlMs: number): Promise<boolean> {
     if (this.closed) return false;
-    const cached = await this.coordinator.cachedWork(hash);
+    const cached = await this.heldWork(hash);
     if (cached && cached.value >= difficulty) return false;
     // Any open job (an on-demand one included) will cache its result: a second job would pay twice.
     if (await this.coordinator.job(hash)) return false;
     return this.broadcast({ hash, type: "precache", difficulty, service: null, ttlMs });
   }
 
+  /**
+   * Work found for `hash`: the coordinator's cache, else the best work a recorded win holds (the
+   * cache dies with a hub that crashed after crediting a win but before answering; without this a
+   * retry would broadcast again and pay a second worker), put back in the cache.
+   */
+  private async heldWork(hash: string): Promise<CachedWork | undefined> {
+    const cached = await this.coordinator.cachedWork(hash);
+    if (cached) return cached;
+    const solved = await this.accounting.solvedWork(hash);
+    if (solved) await this.coordinator.cacheWork(solved);
+    return solved;
+  }
+
+  /**
+   * The value of cached work, computed from the work, never taken from the cache. An in-memory
+   * cache hands back the same object on every hit, so its work is hashed once per process rather
+   * than once per request; a shared cache returns new objects, which are always hashed.
+   */
+  private verifiedValue(root: Uint8Array, cached: CachedWork): bigint {
+    let value = this.verified.get(cached);
+    if (value === undefined) {
+      value = workValue(root, cached.work);
+      this.verified.set(cached, value);
+    }
+    return value;
+  }
+
   /** Opens the job (or joins the open one) and publishes it when it is new. */
   private async broadcast(request: OpenJobRequest): Promise<boolean> {
     const { job, created } = await this.coordinator.openJob(request);
-    if (created) {
-      await this.broker.publish(topics.work(job.type), formatWorkPayload(job));
-      this.logger.debug({ hash: job.hash, job: job.id, type: job.type }, "job broadcast");
-    }
-    return created;
+    if (await this.solvedMeanwhile(job, created)) return false;
+    if (!created) return false;
+    await this.broker.publish(topics.work(job.type), formatWorkPayload(job));
+    this.logger.debug({ hash: job.hash, job: job.id, type: job.type }, "job broadcast");
+    return true;
+  }
+
+  /**
+   * Work found since the caller's cache check, by this replica or another: its result may have been
+   * judged here before the caller's request started waiting, but whoever judged it cached the work
+   * before closing the job or answering. Answers the requests here from it; a job just opened for
+   * it is closed unbroadcast, since broadcasting again would pay a second worker.
+   */
+  private async solvedMeanwhile(job: Job, created: boolean): Promise<boolean> {
+    const held = await this.coordinator.cachedWork(job.hash);
+    if (!held) return false;
+    const value = workValue(Buffer.from(job.hash, "hex"), held.work);
+    if (value < job.difficulty) return false;
+    if (created) await this.coordinator.closeJob(job.hash, job.id);
+    this.answer(job.hash, held.work, value);
+    return true;
   }
 
   /**
@@ -211,6 +254,11 @@ export class WorkFlow {
   /** A result for a hash with no open job replaces the work held only when it beats it; never credited. */
   private async keepBest(hash: string, work: bigint): Promise<void> {
     const held = await this.coordinator.cachedWork(hash);
+    // Another replica may have won and closed the job before this one judged any of its results:
+    // the requests waiting here get the winner's work (it is cached before the job is closed).
+    if (held && this.waiters.has(hash)) {
+      this.answer(hash, held.work, workValue(Buffer.from(hash, "hex"), held.work));
+    }
     const value = held ? workValue(Buffer.from(hash, "hex"), work) : 0n;
     if (!held || value <= held.value) return this.metrics.result("late");
     await this.coordinator.cacheWork({ hash, work, value });
@@ -233,6 +281,8 @@ export class WorkFlow {
     } finally {
       this.crediting.delete(job.id);
     }
+    // The answers first: a cancel goes to every worker, which takes a while, and services wait.
+    await new Promise((resolve) => setImmediate(resolve));
     await this.broker.publish(topics.cancel(job.type), formatCancelPayload(job.hash));
     this.logger.debug({ hash: job.hash, job: job.id, worker: address }, "job won");
   }

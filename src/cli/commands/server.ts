@@ -8,6 +8,8 @@ import {
   type RunningServer,
   type ServerConfig,
 } from "../../hub/launch.js";
+import { StoreUnreachableError } from "../../hub/ports.js";
+import { redactUrl } from "../../hub/redact-url.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
@@ -23,6 +25,9 @@ export interface ServerOptions extends PrecacheFlags {
   network?: "live" | "dev";
   maxMultiplier: string;
   mqttUrl?: string;
+  redis?: string;
+  redisPrefix?: string;
+  postgres?: string;
   clientPassword: string;
   interfacePassword?: string;
   localWorker?: boolean;
@@ -72,6 +77,8 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     outOfRange: opts.outOfRange,
     precache: precacheSettings(opts, baseDifficulty(opts), maxMultiplier),
     mqttUrl: opts.mqttUrl,
+    redis: opts.redis !== undefined ? { url: opts.redis, prefix: opts.redisPrefix } : undefined,
+    postgresUrl: opts.postgres,
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
@@ -115,6 +122,7 @@ async function server(opts: ServerOptions): Promise<void> {
   const logger = createLogger(opts.logLevel);
   const config = serverConfig(opts, logger);
   const running = await launchServer(config).catch((err: unknown) => {
+    if (err instanceof StoreUnreachableError) throw new UsageError(err.message);
     throw err instanceof PortTakenError ? portAdvice(err) : err;
   });
   logger.info(
@@ -124,7 +132,8 @@ async function server(opts: ServerOptions): Promise<void> {
       host: config.host,
       base_difficulty: formatU64(config.base),
       network: opts.difficulty !== undefined ? "custom" : (opts.network ?? "live"),
-      db: config.db,
+      db: config.postgresUrl !== undefined ? redactUrl(config.postgresUrl) : config.db,
+      coordinator: config.redis !== undefined ? redactUrl(config.redis.url) : "memory",
     },
     "listening",
   );
@@ -170,6 +179,19 @@ export function registerServer(program: Command): void {
         "--mqtt-url <url>",
         "external broker as dpowserver, e.g. mqtt://dpowserver:PW@host:1883",
       ).env("DPOW_MQTT_URL"),
+    )
+    .addOption(
+      new Option(
+        "--redis <url>",
+        "Redis shared by hub replicas (jobs, win locks, work cache), e.g. redis://127.0.0.1:6379",
+      ).env("DPOW_REDIS_URL"),
+    )
+    .option("--redis-prefix <text>", "prefix of this hub's Redis keys (several hubs on one Redis)", "dpow:")
+    .addOption(
+      new Option(
+        "--postgres <url>",
+        "PostgreSQL ledger shared by hub replicas, in place of --db, e.g. postgres://dpow@127.0.0.1/dpow",
+      ).env("DPOW_POSTGRES_URL"),
     )
     .option("--local-worker", "also run a one-thread CPU worker in this process")
     .addOption(

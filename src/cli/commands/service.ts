@@ -1,11 +1,18 @@
-import type { Command } from "commander";
-import { SqliteLedger } from "../../hub/ledger/sqlite.js";
-import { LedgerError, type ServiceRecord, type ServiceSettings } from "../../hub/ports.js";
+import { type Command, Option } from "commander";
+import { openLedger } from "../../hub/ledger/open.js";
+import {
+  type Ledger,
+  LedgerError,
+  type ServiceRecord,
+  type ServiceSettings,
+  StoreUnreachableError,
+} from "../../hub/ports.js";
 import { addService, rotateServiceKey, updateService } from "../../hub/service-admin.js";
 import { action, printJson, UsageError } from "../output.js";
 
 interface DbOption {
   db: string;
+  postgres?: string;
   json?: boolean;
 }
 
@@ -19,8 +26,10 @@ interface SettingOptions extends DbOption {
 }
 
 /** Opens the ledger, runs `task`, closes it; ledger refusals become one-line errors. */
-async function withLedger<T>(db: string, task: (ledger: SqliteLedger) => Promise<T>): Promise<T> {
-  const ledger = new SqliteLedger(db);
+async function withLedger<T>(opts: DbOption, task: (ledger: Ledger) => Promise<T>): Promise<T> {
+  const ledger = await openLedger({ db: opts.db, postgresUrl: opts.postgres }).catch((err: unknown) => {
+    throw err instanceof StoreUnreachableError ? new UsageError(err.message) : err;
+  });
   try {
     return await task(ledger);
   } catch (err) {
@@ -90,7 +99,7 @@ function printKey(user: string, apiKey: string, json: boolean | undefined, what:
   }
 }
 
-async function requireService(ledger: SqliteLedger, name: string): Promise<ServiceRecord> {
+async function requireService(ledger: Ledger, name: string): Promise<ServiceRecord> {
   const service = await ledger.service(name);
   if (!service) throw new UsageError(`no service named "${name}" (see dpow service list)`);
   return service;
@@ -106,7 +115,14 @@ function settingFlags(command: Command): Command {
 }
 
 function common(command: Command): Command {
-  return command.option("--db <file>", "SQLite ledger file (the one the server uses)", "./dpow.db");
+  return command
+    .option("--db <file>", "SQLite ledger file (the one the server uses)", "./dpow.db")
+    .addOption(
+      new Option(
+        "--postgres <url>",
+        "PostgreSQL ledger (the one the server replicas use), in place of --db",
+      ).env("DPOW_POSTGRES_URL"),
+    );
 }
 
 export function registerService(program: Command): void {
@@ -118,7 +134,7 @@ export function registerService(program: Command): void {
     .option("--json", 'print {"user", "api_key"}')
     .action(
       action(async (name: string, opts: SettingOptions) => {
-        const { service: added, apiKey } = await withLedger(opts.db, (l) =>
+        const { service: added, apiKey } = await withLedger(opts, (l) =>
           addService(l, name, settingsFrom(opts)),
         );
         printKey(added.name, apiKey, opts.json, "Added service");
@@ -129,7 +145,7 @@ export function registerService(program: Command): void {
     .option("--json", "print a JSON array")
     .action(
       action(async (opts: DbOption) => {
-        const services = await withLedger(opts.db, (l) => l.services());
+        const services = await withLedger(opts, (l) => l.services());
         if (opts.json) return printJson(services.map(view));
         if (services.length === 0) {
           process.stdout.write("no services yet; add one with: dpow service add NAME\n");
@@ -148,7 +164,7 @@ export function registerService(program: Command): void {
     .option("--json", "print JSON")
     .action(
       action(async (name: string, opts: DbOption) => {
-        const found = await withLedger(opts.db, (l) => requireService(l, name));
+        const found = await withLedger(opts, (l) => requireService(l, name));
         if (opts.json) printJson(view(found));
         else printService(found);
       }),
@@ -165,7 +181,7 @@ export function registerService(program: Command): void {
             "nothing to change: give --public/--private, --display, --website, --rate or --burst",
           );
         }
-        const updated = await withLedger(opts.db, (l) => updateService(l, name, changes));
+        const updated = await withLedger(opts, (l) => updateService(l, name, changes));
         if (opts.json) printJson(view(updated));
         else printService(updated);
       }),
@@ -175,7 +191,7 @@ export function registerService(program: Command): void {
     .option("--json", 'print {"deleted": true}')
     .action(
       action(async (name: string, opts: DbOption) => {
-        const deleted = await withLedger(opts.db, (l) => l.deleteService(name));
+        const deleted = await withLedger(opts, (l) => l.deleteService(name));
         if (!deleted) throw new UsageError(`no service named "${name}" (see dpow service list)`);
         if (opts.json) printJson({ deleted: true });
         else process.stdout.write(`deleted service "${name}"\n`);
@@ -190,7 +206,7 @@ export function registerService(program: Command): void {
     .option("--json", 'print {"user", "api_key"}')
     .action(
       action(async (name: string, opts: DbOption) => {
-        const apiKey = await withLedger(opts.db, (l) => rotateServiceKey(l, name));
+        const apiKey = await withLedger(opts, (l) => rotateServiceKey(l, name));
         printKey(name, apiKey, opts.json, "New key for service");
       }),
     );
@@ -200,13 +216,13 @@ export function registerService(program: Command): void {
     .action(
       action(async (name: string | undefined, opts: DbOption) => {
         if (name !== undefined) {
-          const found = await withLedger(opts.db, (l) => requireService(l, name));
+          const found = await withLedger(opts, (l) => requireService(l, name));
           if (opts.json)
             return printJson({ user: found.name, precache: found.precache, ondemand: found.ondemand });
           process.stdout.write(`${found.name}: ${found.precache} precache, ${found.ondemand} on demand\n`);
           return;
         }
-        const stats = await withLedger(opts.db, (l) => l.statistics());
+        const stats = await withLedger(opts, (l) => l.statistics());
         if (opts.json) return printJson(stats);
         const { work, services } = stats;
         process.stdout.write(

@@ -15,7 +15,8 @@ export interface MemoryCoordinatorOptions {
 
 const MAX_OPEN_JOBS = 100_000;
 /** A claim outlives its job by far, so a very late result can never claim a job twice. */
-const CLAIM_TTL_MS = 60 * 60_000;
+export const CLAIM_TTL_MS = 60 * 60_000;
+export const DEFAULT_CACHE_TTL_MS = 24 * 3600_000;
 export const DEFAULT_FRONTIER_TTL_MS = 7 * 24 * 3600_000;
 
 /** The coordinator of a single hub process: everything in memory, nothing shared. */
@@ -31,7 +32,7 @@ export class MemoryCoordinator implements Coordinator {
   constructor(options: MemoryCoordinatorOptions = {}) {
     const now = options.now ?? Date.now;
     const cacheSize = options.cacheSize ?? 100_000;
-    this.cacheTtlMs = options.cacheTtlMs ?? 24 * 3600_000;
+    this.cacheTtlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
     this.jobs = new ExpiringMap(MAX_OPEN_JOBS, now);
     this.claims = new ExpiringMap(MAX_OPEN_JOBS * 4, now);
     this.cache = new ExpiringMap(cacheSize, now);

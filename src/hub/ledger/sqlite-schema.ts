@@ -34,6 +34,8 @@ const MIGRATIONS: readonly string[] = [
      precache INTEGER NOT NULL DEFAULT 0,
      ondemand INTEGER NOT NULL DEFAULT 0
    );`,
+  // solvedWork: the work a win holds for a hash, looked up on every request the cache misses.
+  "CREATE INDEX wins_hash ON wins (hash);",
 ];
 
 export function migrate(db: Database): void {

@@ -1,5 +1,7 @@
 import Database from "better-sqlite3";
+import { formatU64 } from "../../nano/hex.js";
 import {
+  type CachedWork,
   type Ledger,
   LedgerError,
   type ServiceRecord,
@@ -8,6 +10,7 @@ import {
   type Win,
   type WorkCounters,
 } from "../ports.js";
+import { bestWork, buildStatistics } from "./shared.js";
 import { migrate } from "./sqlite-schema.js";
 
 interface ServiceRow {
@@ -149,8 +152,8 @@ export class SqliteLedger implements Ledger {
             win.type,
             win.worker,
             win.service,
-            win.difficulty.toString(16).padStart(16, "0"),
-            win.work.toString(16).padStart(16, "0"),
+            formatU64(win.difficulty),
+            formatU64(win.work),
             win.at,
           );
         if (inserted.changes === 0) return false;
@@ -174,31 +177,23 @@ export class SqliteLedger implements Ledger {
     return row ?? { precache: 0, ondemand: 0 };
   }
 
+  async solvedWork(hash: string): Promise<CachedWork | undefined> {
+    const rows = this.db
+      .prepare("SELECT work FROM wins WHERE hash = ? AND type = 'ondemand'")
+      .all(hash) as Array<{ work: string }>;
+    return bestWork(
+      hash,
+      rows.map((r) => r.work),
+    );
+  }
+
   async statistics(): Promise<Statistics> {
-    const services = await this.services();
-    const publics = services.filter((s) => s.public);
-    const privates = services.filter((s) => !s.public);
     const work = this.db
       .prepare(
         "SELECT COALESCE(SUM(precache), 0) AS precache, COALESCE(SUM(ondemand), 0) AS ondemand FROM workers",
       )
       .get() as WorkCounters;
-    return {
-      services: {
-        public: publics.map((s) => ({
-          display: s.display || s.name,
-          website: s.website,
-          precache: s.precache,
-          ondemand: s.ondemand,
-        })),
-        private: {
-          count: privates.length,
-          precache: privates.reduce((sum, s) => sum + s.precache, 0),
-          ondemand: privates.reduce((sum, s) => sum + s.ondemand, 0),
-        },
-      },
-      work,
-    };
+    return buildStatistics(await this.services(), work);
   }
 
   async close(): Promise<void> {
