@@ -1,4 +1,5 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openSqlite } from "../hub/ledger/sqlite-open.js";
 import { migrate } from "../hub/ledger/sqlite-schema.js";
 import { parseU64 } from "../nano/hex.js";
 import {
@@ -90,12 +91,7 @@ export class SqlitePayoutStore implements PayoutStore {
 
   /** Opens (or creates) the hub's database file; the hub's schema is applied first so wins exist. */
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    // FULL: a recorded payment survives a power loss too, not only a crash of this process; a
-    // payment recorded and then lost could be paid twice.
-    this.db.pragma("synchronous = FULL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openSqlite(file);
     migrate(this.db);
     this.db.exec(SCHEMA);
   }

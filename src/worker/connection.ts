@@ -41,17 +41,6 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-/** The server URL with any password removed, for log lines. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
-}
-
 export function openConnection(options: ConnectionOptions): Connection {
   const { handlers } = options;
   const client: MqttClient = mqtt.connect(options.url, {

@@ -11,6 +11,7 @@ import { NanoInputError } from "../nano/errors.js";
 import { formatU64, parseHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import type { WorkBackend } from "../pow/backend.js";
+import { redactUrl } from "../protocol/redact-url.js";
 import {
   formatResultPayload,
   parseCancelPayload,
@@ -25,7 +26,6 @@ import {
   openConnection,
   type ReconnectPolicy,
   reconnectDelay,
-  redactUrl,
 } from "./connection.js";
 import { parseFeedback } from "./feedback.js";
 import { formatDuration } from "./format.js";

@@ -9,10 +9,10 @@ import {
   type ServerConfig,
 } from "../../hub/launch.js";
 import { StoreUnreachableError } from "../../hub/ports.js";
-import { redactUrl } from "../../hub/redact-url.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
+import { redactUrl } from "../../protocol/redact-url.js";
 import { action, UsageError } from "../output.js";
 import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
 

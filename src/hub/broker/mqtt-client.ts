@@ -5,6 +5,7 @@
  * client reconnects forever and restores its subscriptions.
  */
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { redactUrl } from "../../protocol/redact-url.js";
 import type { Broker, MessageHandler, PublishOptions } from "../ports.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
 import { topicMatches } from "./topic-filter.js";
@@ -33,7 +34,7 @@ export async function connectExternalBroker(
   options: ExternalBrokerOptions = {},
 ): Promise<ExternalBroker> {
   const logger = options.logger ?? silentLogger;
-  const where = redact(url);
+  const where = redactUrl(url);
   if (!/^(mqtts?|wss?):\/\/[^/]/.test(url)) {
     throw new Error(`MQTT broker URL must look like mqtt://dpowserver:PASSWORD@host:1883, got ${where}`);
   }
@@ -114,15 +115,4 @@ function firstConnection(client: MqttClient, where: string, timeoutMs: number): 
     client.once("connect", succeed);
     client.on("error", onError);
   });
-}
-
-/** The URL without its password, for logs and errors. */
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { formatU64 } from "../../nano/hex.js";
+import { redactUrl } from "../../protocol/redact-url.js";
 import {
   type CachedWork,
   type Coordinator,
@@ -9,7 +10,6 @@ import {
   type OpenJobRequest,
   StoreUnreachableError,
 } from "../ports.js";
-import { redactUrl } from "../redact-url.js";
 import { CLAIM_TTL_MS, DEFAULT_CACHE_TTL_MS, DEFAULT_FRONTIER_TTL_MS } from "./memory.js";
 import { CACHE_WORK, CLOSE_JOB, COUNT_OPEN_JOBS, OPEN_JOB } from "./redis-scripts.js";
 

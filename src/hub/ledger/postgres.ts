@@ -1,5 +1,6 @@
 import pg from "pg";
 import { formatU64 } from "../../nano/hex.js";
+import { redactUrl } from "../../protocol/redact-url.js";
 import {
   type CachedWork,
   type Ledger,
@@ -11,7 +12,6 @@ import {
   type Win,
   type WorkCounters,
 } from "../ports.js";
-import { redactUrl } from "../redact-url.js";
 import { migrate } from "./postgres-schema.js";
 import { bestWork, buildStatistics } from "./shared.js";
 

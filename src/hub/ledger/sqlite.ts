@@ -1,4 +1,4 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { formatU64 } from "../../nano/hex.js";
 import {
   type CachedWork,
@@ -11,6 +11,7 @@ import {
   type WorkCounters,
 } from "../ports.js";
 import { bestWork, buildStatistics } from "./shared.js";
+import { openSqlite } from "./sqlite-open.js";
 import { migrate } from "./sqlite-schema.js";
 
 interface ServiceRow {
@@ -58,12 +59,7 @@ export class SqliteLedger implements Ledger {
 
   /** `file` ":memory:" gives a private in-memory database (tests). */
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    // Credits are money: FULL syncs the WAL on every commit, so a win acknowledged to anyone survives
-    // a power loss too, not only a process crash (NORMAL's guarantee). About 0.3 ms per commit.
-    this.db.pragma("synchronous = FULL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openSqlite(file);
     migrate(this.db);
   }
 

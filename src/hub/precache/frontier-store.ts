@@ -1,5 +1,6 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { formatU64, parseU64 } from "../../nano/hex.js";
+import { openSqlite } from "../ledger/sqlite-open.js";
 
 export interface StoredFrontier {
   account: string;
@@ -35,9 +36,7 @@ export class FrontierStore {
     private readonly options: FrontierStoreOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openSqlite(file);
     this.db.exec(`CREATE TABLE IF NOT EXISTS precache_frontiers (
         account    TEXT PRIMARY KEY,
         frontier   TEXT NOT NULL,
