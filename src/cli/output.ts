@@ -1,3 +1,4 @@
+import { StoreUnreachableError } from "../hub/ports.js";
 import { NanoInputError } from "../nano/errors.js";
 
 /** An error the user can fix; printed as one line without a stack trace. */
@@ -10,17 +11,22 @@ export function printJson(value: unknown): void {
 }
 
 /**
- * Wraps a command action: user errors become one line on stderr and exit code 1 (2 for usage);
- * anything else is a bug and keeps its stack.
+ * Wraps a command action: user errors (bad input; a file, store or broker that cannot be used) become
+ * one line on stderr and exit code 2 (1 for malformed Nano values); anything else is a bug and keeps
+ * its stack.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
     } catch (err) {
-      if (err instanceof UsageError || err instanceof NanoInputError) {
+      if (
+        err instanceof UsageError ||
+        err instanceof NanoInputError ||
+        err instanceof StoreUnreachableError
+      ) {
         process.stderr.write(`dpow: ${err.message}\n`);
-        process.exitCode = err instanceof UsageError ? 2 : 1;
+        process.exitCode = err instanceof NanoInputError ? 1 : 2;
         return;
       }
       throw err;

@@ -160,7 +160,10 @@ export class LedgerError extends Error {
   override name = "LedgerError";
 }
 
-/** A shared store (Redis, PostgreSQL) could not be reached or used at start: start it or fix its URL. */
+/**
+ * A store or broker (SQLite file, Redis, PostgreSQL, external MQTT broker) could not be reached or
+ * used at start: start it or fix its flag. The message names the flag; the CLI prints it as one line.
+ */
 export class StoreUnreachableError extends Error {
   override name = "StoreUnreachableError";
 }

@@ -18,10 +18,13 @@ export function newPlanId(now: number): string {
   return `${new Date(now).toISOString().slice(0, 19).replace(/[-:T]/g, "")}-${randomBytes(4).toString("hex")}`;
 }
 
+/** Public key zero: the hub's local worker credits it by default; Nano sent there is destroyed. */
+const BURN_KEY = "00".repeat(32);
+
 /**
  * Shares `budget` among the workers with unpaid work, in proportion to their difficulty-weighted
- * work. Invalid addresses, excluded ones and workers below the minimum are skipped (and reported);
- * so are shares that round to 0 raw. Amounts sum to at most the budget.
+ * work. Invalid addresses, the burn address, excluded ones and workers below the minimum are skipped
+ * (and reported); so are shares that round to 0 raw. Amounts sum to at most the budget.
  */
 export function buildPlan(unpaid: UnpaidWork, options: PlanOptions): Plan {
   const excluded = new Set(options.exclude.map(keyOf));
@@ -31,11 +34,13 @@ export function buildPlan(unpaid: UnpaidWork, options: PlanOptions): Plan {
     const invalid = addressError(w.worker);
     const reason = invalid
       ? `invalid Nano address (${invalid}): cannot be paid`
-      : excluded.has(keyOf(w.worker))
-        ? "excluded (--exclude): work carries over"
-        : works < options.minWorks
-          ? `${works} works, below --min-works ${options.minWorks}: work carries over`
-          : null;
+      : keyOf(w.worker) === BURN_KEY
+        ? "burn address (a local worker without --worker-payout credits it): never paid, nobody can spend it"
+        : excluded.has(keyOf(w.worker))
+          ? "excluded (--exclude): work carries over"
+          : works < options.minWorks
+            ? `${works} works, below --min-works ${options.minWorks}: work carries over`
+            : null;
     if (reason) skipped.push({ worker: w.worker, works, reason });
     return reason === null;
   });

@@ -7,6 +7,25 @@ export class RemoteWorkError extends Error {
   override name = "RemoteWorkError";
 }
 
+/** The work server did not answer in time (it accepted the request, then stayed silent). */
+export class RpcTimeoutError extends RemoteWorkError {
+  override name = "RpcTimeoutError";
+}
+
+/** How long to wait for each action's reply, in milliseconds. */
+export interface RpcTimeouts {
+  generateMs: number;
+  cancelMs: number;
+}
+
+/**
+ * work_generate: a GPU answers in well under a second even at high multipliers, a CPU work server
+ * at send difficulty (2^29 hashes on average) in 15 s at 36 MH/s; 60 s covers that with room,
+ * while a server that accepted the request and hung frees the job within a minute. work_cancel
+ * only needs an acknowledgement.
+ */
+export const DEFAULT_RPC_TIMEOUTS: RpcTimeouts = { generateMs: 60_000, cancelMs: 5_000 };
+
 /** Replies larger than this are not a work server talking; refuse to buffer them. */
 const MAX_REPLY_BYTES = 64 * 1024;
 
@@ -17,9 +36,14 @@ const MAX_REPLY_BYTES = 64 * 1024;
 export class RpcBackend implements WorkBackend {
   readonly name: string;
   private readonly pending = new Set<AbortController>();
+  private readonly timeouts: RpcTimeouts;
 
-  constructor(private readonly url: string) {
+  constructor(
+    private readonly url: string,
+    timeouts: Partial<RpcTimeouts> = {},
+  ) {
     this.name = `rpc (${url})`;
+    this.timeouts = { ...DEFAULT_RPC_TIMEOUTS, ...timeouts };
   }
 
   async generate(root: Uint8Array, threshold: bigint, options: GenerateOptions = {}): Promise<WorkResult> {
@@ -30,13 +54,13 @@ export class RpcBackend implements WorkBackend {
     this.pending.add(request);
     const onAbort = () => {
       request.abort(signal?.reason);
-      // Tell the server to stop computing; its answer does not matter.
-      this.call({ action: "work_cancel", hash }).catch(() => {});
+      this.cancel(hash);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const reply = await this.call(
         { action: "work_generate", hash, difficulty: formatU64(threshold) },
+        this.timeouts.generateMs,
         request.signal,
       );
       if (typeof reply.error === "string") {
@@ -52,6 +76,7 @@ export class RpcBackend implements WorkBackend {
       return { work, value };
     } catch (err) {
       if (signal?.aborted) throw new DOMException("work generation was aborted", "AbortError");
+      if (err instanceof RpcTimeoutError) this.cancel(hash);
       throw err;
     } finally {
       signal?.removeEventListener("abort", onAbort);
@@ -63,20 +88,36 @@ export class RpcBackend implements WorkBackend {
     for (const request of this.pending) request.abort();
   }
 
-  private async call(body: Record<string, string>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  /** Tells the server to stop computing a hash; its answer does not matter. */
+  private cancel(hash: string): void {
+    this.call({ action: "work_cancel", hash }, this.timeouts.cancelMs).catch(() => {});
+  }
+
+  private async call(
+    body: Record<string, string>,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const timeout = AbortSignal.timeout(timeoutMs);
     let response: Response;
+    let text: string;
     try {
       response = await fetch(this.url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
-        ...(signal ? { signal } : {}),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
+      text = await response.text();
     } catch (err) {
       if (signal?.aborted) throw err;
+      if (timeout.aborted) {
+        throw new RpcTimeoutError(
+          `${this.url} did not answer ${body.action} within ${timeoutMs / 1000} s; check that work server (is it overloaded or stuck?) or use another`,
+        );
+      }
       throw new RemoteWorkError(`cannot reach the work server at ${this.url}: ${(err as Error).message}`);
     }
-    const text = await response.text();
     if (text.length > MAX_REPLY_BYTES) throw new RemoteWorkError(`${this.url} sent an oversized reply`);
     let reply: unknown;
     try {

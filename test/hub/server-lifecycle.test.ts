@@ -168,6 +168,10 @@ describe("dpow start (all-in-one)", () => {
     expect(banner).toMatch(/development difficulty ffff000000000000/);
     expect(banner).toMatch(new RegExp(`port ${http} was taken`));
     expect(banner).toMatch(new RegExp(`port ${mqttPort} was taken`));
+    const broker = /MQTT broker\s+mqtt:\/\/(127\.0\.0\.1:\d+)/.exec(banner)?.[1];
+    expect(banner).toContain(
+      `npx dpow worker --payout YOUR_NANO_ADDRESS --server mqtt://client:client@${broker}`,
+    );
     const curl = lines.find((l) => l.trim().startsWith("curl")) as string;
     const [, url, body] = /curl -s (\S+) -d '(.+)'$/.exec(curl.trim()) as RegExpExecArray;
     const response = await fetch(url as string, { method: "POST", body });

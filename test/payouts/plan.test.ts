@@ -38,6 +38,7 @@ describe("buildPlan", () => {
           worker(2, 1),
           worker(3, 5),
           { ...worker(4, 5), worker: "nano_not_an_address" },
+          worker(0, 50), // the burn address, which a local worker credits by default
         ],
       },
       { budget: 1000n, minWorks: 2, exclude: [address(3).replace("nano_", "xrb_")] },
@@ -47,6 +48,7 @@ describe("buildPlan", () => {
       [address(2), "1"],
       [address(3), "excluded"],
       ["nano_not_an_address", "invalid"],
+      [address(0), "burn"],
     ]);
     expect(plan.id).toMatch(/^\d{14}-[0-9a-f]{8}$/);
   });

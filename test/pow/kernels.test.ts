@@ -74,6 +74,23 @@ describe.each(["simd", "scalar"] as const)("WASM kernel, %s", (flavour) => {
   test("finds exactly the first qualifying nonce, like nano/'s workValue", () => checkKernel(kernel));
   test("wraps around at 2^64", () => checkWrap(kernel));
   test("reports its flavour", () => expect(kernel.name).toBe(`wasm-${flavour}`));
+  test("finds a hit in every position of a step (vector lanes, scalar lane, tail) for every count", () => {
+    // The simd flavour hashes 3 nonces per step and the last 0..2 in its scalar loop: aim the
+    // threshold at each position in turn, for counts that end on and off a step boundary.
+    const r = new Uint8Array(32).fill(11);
+    expect(kernel.search(r, 0n, 0, 0n)).toBeUndefined();
+    for (let count = 1; count <= 10; count++) {
+      for (let at = 0; at < count; at++) {
+        // A start where nonce start+at beats every nonce before it, so it is the only right answer.
+        let start = BigInt(1000 * count + 100 * at);
+        const valueAt = (s: bigint) => workValue(r, s + BigInt(at));
+        const beatsEarlier = (s: bigint) =>
+          Array.from({ length: at }, (_, i) => workValue(r, s + BigInt(i))).every((v) => v < valueAt(s));
+        while (!beatsEarlier(start)) start++;
+        expect(kernel.search(r, start, count, valueAt(start))).toBe(start + BigInt(at));
+      }
+    }
+  });
 });
 
 /** The variants this CPU must offer, read from the kernel's own view of the CPU (Linux only). */

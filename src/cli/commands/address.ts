@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { addressError, addressToPublicKey, publicKeyToAddress } from "../../nano/account.js";
 import { bytesToHex, hexToBytes } from "../../nano/hex.js";
 import { action, printJson } from "../output.js";
@@ -37,7 +37,7 @@ export function registerAddress(program: Command): void {
     .command("from-key")
     .description("the address of a 64-hex-digit public key")
     .argument("<public-key>", "public key, 64 hex digits")
-    .option("--prefix <prefix>", "nano or xrb", "nano")
+    .addOption(new Option("--prefix <prefix>", "address prefix").choices(["nano", "xrb"]).default("nano"))
     .option("--json", "print {address}")
     .action(action(fromKey));
 }

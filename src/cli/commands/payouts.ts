@@ -23,19 +23,23 @@ import { action, printJson, UsageError } from "../output.js";
 
 const RESUME = "nothing is paid twice: run the same command again to resume";
 
-/** Payout failures are one line with what to do next, exit code 1. */
-function payoutAction<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
+/**
+ * Payout failures are one line with what to do next, exit code 1. `pays`: the command sends
+ * payments, so the advice says a re-run resumes (plan and history send nothing).
+ */
+function payoutAction<A extends unknown[]>(fn: (...args: A) => Promise<void>, pays = false) {
+  const again = pays ? RESUME : "then run the same command again";
   return action(async (...args: A) => {
     try {
       await fn(...args);
     } catch (err) {
       const advice =
         err instanceof InsufficientBalanceError
-          ? `insufficient balance: ${err.message}. Top up the source account; ${RESUME}`
+          ? `insufficient balance: ${err.message}. Top up the source account; ${again}`
           : err instanceof NodeUnreachableError
-            ? `${err.message}. Check --node; ${RESUME}`
+            ? `${err.message}. Check --node; ${again}`
             : err instanceof NodeRpcError
-              ? `${err.message}; ${RESUME}`
+              ? `${err.message}; ${again}`
               : err instanceof PayoutStateError
                 ? err.message
                 : null;
@@ -313,7 +317,7 @@ export function registerPayouts(program: Command): void {
     .option("--dry-run", "check the balance and show what would be paid; send nothing")
     .option("--yes", "do not ask for confirmation")
     .option("--json", "print the outcome as JSON (no progress lines)")
-    .action(payoutAction(run));
+    .action(payoutAction(run, true));
   dbOption(payouts.command("history").description("list past and open payout plans"))
     .option("--json", "print the plans as JSON")
     .action(payoutAction(history));

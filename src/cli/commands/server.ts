@@ -8,7 +8,6 @@ import {
   type RunningServer,
   type ServerConfig,
 } from "../../hub/launch.js";
-import { StoreUnreachableError } from "../../hub/ports.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
@@ -87,10 +86,30 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
 }
 
 /** Turns a taken port into advice naming the flag that moves it. */
-export function portAdvice(err: PortTakenError): UsageError {
+function portAdvice(err: PortTakenError): UsageError {
   const flag = err.which === "http" ? "--port" : "--mqtt-port";
   const hint = err.which === "mqtt" ? " (another MQTT broker?)" : "";
   return new UsageError(`${err.message}${hint}; choose another with ${flag} PORT (0 picks a free one)`);
+}
+
+/** Listen errors of a --host that is not this machine's (or cannot be resolved). */
+const BAD_HOST = new Set(["EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN"]);
+
+/** Turns a launch failure the operator can fix (a taken port, a bad --host) into a one-line error. */
+export function launchAdvice(err: unknown, host: string): unknown {
+  if (err instanceof PortTakenError) return portAdvice(err);
+  const { code, message } = err as NodeJS.ErrnoException;
+  if (code !== undefined && BAD_HOST.has(code)) {
+    return new UsageError(
+      `cannot listen on --host ${host} (${code}): give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`,
+    );
+  }
+  if (code === "EACCES") {
+    return new UsageError(
+      `${message}: ports below 1024 need privileges; choose another --port or --mqtt-port`,
+    );
+  }
+  return err;
 }
 
 /** Runs until SIGTERM or SIGINT, then shuts down cleanly and exits 0. */
@@ -122,8 +141,7 @@ async function server(opts: ServerOptions): Promise<void> {
   const logger = createLogger(opts.logLevel);
   const config = serverConfig(opts, logger);
   const running = await launchServer(config).catch((err: unknown) => {
-    if (err instanceof StoreUnreachableError) throw new UsageError(err.message);
-    throw err instanceof PortTakenError ? portAdvice(err) : err;
+    throw launchAdvice(err, config.host);
   });
   logger.info(
     {
@@ -165,7 +183,11 @@ export function hubOptions(command: Command, defaults: { logLevel: string }): Co
       ).env("DPOW_INTERFACE_PASSWORD"),
     )
     .option("--worker-payout <address>", "payout address of the local worker", NOBODY)
-    .option("--log-level <level>", "fatal, error, warn, info, debug or trace", defaults.logLevel);
+    .addOption(
+      new Option("--log-level <level>", "log lines at this level and above")
+        .choices(["fatal", "error", "warn", "info", "debug", "trace"])
+        .default(defaults.logLevel),
+    );
 }
 
 export function registerServer(program: Command): void {

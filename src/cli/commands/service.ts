@@ -1,12 +1,6 @@
 import { type Command, Option } from "commander";
 import { openLedger } from "../../hub/ledger/open.js";
-import {
-  type Ledger,
-  LedgerError,
-  type ServiceRecord,
-  type ServiceSettings,
-  StoreUnreachableError,
-} from "../../hub/ports.js";
+import { type Ledger, LedgerError, type ServiceRecord, type ServiceSettings } from "../../hub/ports.js";
 import { addService, rotateServiceKey, updateService } from "../../hub/service-admin.js";
 import { action, printJson, UsageError } from "../output.js";
 
@@ -27,9 +21,7 @@ interface SettingOptions extends DbOption {
 
 /** Opens the ledger, runs `task`, closes it; ledger refusals become one-line errors. */
 async function withLedger<T>(opts: DbOption, task: (ledger: Ledger) => Promise<T>): Promise<T> {
-  const ledger = await openLedger({ db: opts.db, postgresUrl: opts.postgres }).catch((err: unknown) => {
-    throw err instanceof StoreUnreachableError ? new UsageError(err.message) : err;
-  });
+  const ledger = await openLedger({ db: opts.db, postgresUrl: opts.postgres });
   try {
     return await task(ledger);
   } catch (err) {

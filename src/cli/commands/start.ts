@@ -11,7 +11,7 @@ import { SqliteLedger } from "../../hub/ledger/sqlite.js";
 import { addService, rotateServiceKey } from "../../hub/service-admin.js";
 import { formatU64 } from "../../nano/hex.js";
 import { action } from "../output.js";
-import { hubOptions, type ServerOptions, serverConfig, stopOnSignal } from "./server.js";
+import { hubOptions, launchAdvice, type ServerOptions, serverConfig, stopOnSignal } from "./server.js";
 
 const DEMO_SERVICE = "demo";
 
@@ -44,7 +44,9 @@ async function start(opts: ServerOptions): Promise<void> {
   const logger = createLogger(opts.logLevel);
   const config = serverConfig({ ...opts, network: "dev", localWorker: true }, logger);
   const apiKey = await demoKey(config.db);
-  const { running, moved } = await launchAnywhere(config);
+  const { running, moved } = await launchAnywhere(config).catch((err: unknown) => {
+    throw launchAdvice(err, config.host);
+  });
   const http = `http://${config.host}:${running.httpPort}`;
   const request = JSON.stringify({
     user: DEMO_SERVICE,
@@ -67,6 +69,9 @@ async function start(opts: ServerOptions): Promise<void> {
     "",
     "Request work:",
     `  curl -s ${http}/service/ -d '${request}'`,
+    "",
+    "Add a worker (from another terminal):",
+    `  npx dpow worker --payout YOUR_NANO_ADDRESS --server mqtt://client:${opts.clientPassword === "client" ? "client" : "PASSWORD"}@${config.host}:${running.mqttPort}`,
     "",
     "Stop with Ctrl-C.",
   ];

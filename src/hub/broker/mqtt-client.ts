@@ -6,7 +6,7 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { redactUrl } from "../../protocol/redact-url.js";
-import type { Broker, MessageHandler, PublishOptions } from "../ports.js";
+import { type Broker, type MessageHandler, type PublishOptions, StoreUnreachableError } from "../ports.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
 import { topicMatches } from "./topic-filter.js";
 
@@ -36,7 +36,9 @@ export async function connectExternalBroker(
   const logger = options.logger ?? silentLogger;
   const where = redactUrl(url);
   if (!/^(mqtts?|wss?):\/\/[^/]/.test(url)) {
-    throw new Error(`MQTT broker URL must look like mqtt://dpowserver:PASSWORD@host:1883, got ${where}`);
+    throw new StoreUnreachableError(
+      `MQTT broker URL must look like mqtt://dpowserver:PASSWORD@host:1883, got ${where}; fix --mqtt-url`,
+    );
   }
   const clientOptions: IClientOptions = {
     reconnectPeriod: options.reconnectPeriodMs ?? 1000,
@@ -95,7 +97,11 @@ function firstConnection(client: MqttClient, where: string, timeoutMs: number): 
       client.removeListener("connect", succeed);
       client.removeListener("error", onError);
       client.end(true);
-      reject(new Error(`cannot connect to the MQTT broker at ${where}: ${reason}`));
+      reject(
+        new StoreUnreachableError(
+          `cannot connect to the MQTT broker at ${where}: ${reason}; start it or fix --mqtt-url`,
+        ),
+      );
     };
     const succeed = () => {
       clearTimeout(timer);

@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { StoreUnreachableError } from "../ports.js";
 
 /**
  * Opens the hub's SQLite file the one way every user of it (hub, operator CLI, payouts, precache
@@ -8,9 +9,17 @@ import Database from "better-sqlite3";
  * per commit). `file` ":memory:" gives a private in-memory database (tests).
  */
 export function openSqlite(file: string): Database.Database {
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
-  return db;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file);
+    db.pragma("journal_mode = WAL"); // the first read: fails here when the file is not a database
+    db.pragma("synchronous = FULL");
+    db.pragma("busy_timeout = 5000");
+    return db;
+  } catch (err) {
+    db?.close();
+    throw new StoreUnreachableError(
+      `cannot open the SQLite file ${file} (${(err as Error).message}); fix --db or create its directory`,
+    );
+  }
 }

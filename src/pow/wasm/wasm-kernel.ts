@@ -1,5 +1,5 @@
 import type { SearchKernel } from "../kernel.js";
-import { kernelModuleBytes, MEMORY, SIMD_VECTORS, type WasmFlavour } from "./kernel-module.js";
+import { kernelModuleBytes, MEMORY, type WasmFlavour } from "./kernel-module.js";
 
 export type { WasmFlavour };
 
@@ -21,10 +21,9 @@ export function wasmKernel(compiled: { flavour: WasmFlavour; module: WebAssembly
   const search = instance.exports.search as (start: bigint, count: number, threshold: bigint) => number;
   const bytes = new Uint8Array(memory.buffer);
   const view = new DataView(memory.buffer);
-  const granularity = compiled.flavour === "simd" ? 2 * SIMD_VECTORS : 1;
   return {
     name: `wasm-${compiled.flavour}`,
-    granularity,
+    granularity: 1, // both flavours finish a partial step with their scalar loop
     search(root, start, count, threshold) {
       bytes.set(root, MEMORY.root);
       // The kernel's nonces wrap at 2^64 like the u64 they are; pass them as signed i64.
