@@ -213,8 +213,13 @@ export class WorkPool {
     this.holdProcess();
   }
 
-  /** Busy threads keep the process alive (a pending job or idle() must finish); idle ones do not. */
+  /**
+   * Busy threads keep the process alive (a pending job or idle() must finish); idle ones do not.
+   * Never once closing: a thread unref'd while terminate() runs (its last "done" arrives then)
+   * lets the process exit before close() resolves (exit code 13 after Ctrl-C in `dpow worker`).
+   */
   private holdProcess(): void {
+    if (this.closed) return;
     const busy = this.current !== undefined || this.searching > 0;
     for (const worker of this.workers) busy ? worker.ref() : worker.unref();
   }

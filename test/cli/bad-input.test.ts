@@ -1,8 +1,10 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.js";
+import { DPOW_BIN, runCli } from "../helpers/cli.js";
 import { freePort } from "../helpers/ports.js";
 
 /** Inputs a newcomer gets wrong: each is one line naming what to fix, a non-zero exit, no stack trace. */
@@ -68,6 +70,34 @@ describe("dpow server / start flags", () => {
       runCli(["server", ...PORTS, "--db", join(dir, "mqtt.db"), "--mqtt-url", "localhost:1883"]),
       /^dpow: MQTT broker URL must look like mqtt:\/\/dpowserver:PASSWORD@host:1883.*; fix --mqtt-url\n$/,
     );
+  });
+});
+
+describe("dpow server --precache", () => {
+  it("says at the default log level that --node-ws does not answer, and keeps running", async () => {
+    const url = `ws://127.0.0.1:${await freePort()}`;
+    const args = ["server", ...PORTS, "--db", join(dir, "feed.db"), "--precache", "--node-ws", url];
+    const child = spawn(process.execPath, [DPOW_BIN, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      const warning = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no warning about --node-ws within 15 s")), 15_000);
+        createInterface({ input: child.stdout }).on("line", (line) => {
+          if (!line.includes("node's WebSocket")) return;
+          clearTimeout(timer);
+          resolve(line);
+        });
+      });
+      expect(JSON.parse(warning)).toMatchObject({
+        level: 40,
+        msg: expect.stringMatching(
+          /^cannot reach the node's WebSocket at ws:\/\/127\.0\.0\.1:\d+\/? \(.*ECONNREFUSED.*check --node-ws/,
+        ),
+      });
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
   });
 });
 

@@ -22,7 +22,8 @@ describe("dpow worker: arguments", () => {
     const cases: [string[], RegExp][] = [
       [["--server", "127.0.0.1:1883"], /--server must be an MQTT URL/],
       [["--work", "all"], /--work must be one of any, ondemand, precache/],
-      [["--threads", "0"], /--threads must be a whole number of at least 1/],
+      [["--threads", "0"], /--threads must be a whole number from 1 to 1024/],
+      [["--threads", "5000"], /--threads must be a whole number from 1 to 1024, got "5000"/],
       [["--backend", "gpu"], /unknown work backend "gpu"/],
     ];
     for (const [args, message] of cases) {

@@ -20,6 +20,7 @@ import { WalletPayer } from "../../payouts/wallet-payer.js";
 import { formatWeight } from "../../payouts/weights.js";
 import { createBackend } from "../../pow/create-backend.js";
 import { action, printJson, UsageError } from "../output.js";
+import { parseThreads } from "./work.js";
 
 const RESUME = "nothing is paid twice: run the same command again to resume";
 
@@ -176,9 +177,7 @@ async function makePayer(opts: RunOptions, store: SqlitePayoutStore, rpc: NodeRp
   }
   const secretKey = hexToBytes(keyText, 32, "secret key");
   const threshold = parseU64(opts.difficulty ?? formatU64(SEND_THRESHOLD), "--difficulty");
-  const threads = Number(opts.threads ?? 1);
-  if (!Number.isInteger(threads) || threads < 1)
-    throw new UsageError("--threads must be a whole number >= 1");
+  const threads = parseThreads(opts.threads ?? "1");
   if (opts.work !== "cpu" && !/^https?:\/\//.test(opts.work)) {
     throw new UsageError(`--work must be "cpu" or a work server URL such as http://127.0.0.1:7076`);
   }

@@ -34,12 +34,18 @@ export interface PoolFlags {
   engine?: string;
 }
 
+/** --threads: a whole number from 1 to 1024 (a typo like 5000 would stall the machine starting threads). */
+export function parseThreads(text: string): number {
+  const threads = Number(text);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
+    throw new UsageError(`--threads must be a whole number from 1 to 1024, got "${text}"`);
+  }
+  return threads;
+}
+
 /** Starts the CPU pool that --threads / --engine describe; failures become one-line errors. */
 export async function startPool(opts: PoolFlags): Promise<WorkPool> {
-  const threads = opts.threads === undefined ? undefined : Number(opts.threads);
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 1024)) {
-    throw new UsageError(`--threads must be a whole number from 1 to 1024, got "${opts.threads}"`);
-  }
+  const threads = opts.threads === undefined ? undefined : parseThreads(opts.threads);
   const engine = (opts.engine ?? "auto") as Engine;
   if (!ENGINES.includes(engine)) {
     throw new UsageError(`--engine must be one of ${ENGINES.join(", ")}, got "${opts.engine}"`);

@@ -8,6 +8,7 @@ import { formatStatusLine, jsonLog, plainLog, StatusLine } from "../../worker/di
 import { formatDuration, formatHashRate } from "../../worker/format.js";
 import { type RunningWorker, startWorker, type WorkChoice, type WorkerLog } from "../../worker/worker.js";
 import { action, UsageError } from "../output.js";
+import { parseThreads } from "./work.js";
 
 const DEFAULT_SERVER = "mqtt://client:client@127.0.0.1:1883";
 const WORK_CHOICES: readonly WorkChoice[] = ["any", "ondemand", "precache"];
@@ -38,11 +39,7 @@ function checkOptions(opts: WorkerCliOptions): { work: WorkChoice; threads?: num
     throw new UsageError(`--work must be one of ${WORK_CHOICES.join(", ")}, got "${opts.work}"`);
   }
   if (opts.threads === undefined) return { work: opts.work as WorkChoice };
-  const threads = Number(opts.threads);
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new UsageError(`--threads must be a whole number of at least 1, got "${opts.threads}"`);
-  }
-  return { work: opts.work as WorkChoice, threads };
+  return { work: opts.work as WorkChoice, threads: parseThreads(opts.threads) };
 }
 
 /** Benchmarks for about a second and says how long a job at the live network's thresholds takes. */

@@ -153,9 +153,32 @@ function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger): vo
     done(null, null);
   };
   // Defence in depth: every delivery (retained messages included) is checked against the read rights.
+  const readable = rememberedReads();
   aedes.authorizeForward = (client, packet) => {
     const account = accounts.get(client);
-    return account !== undefined && canRead(account, packet.topic) ? packet : null;
+    return account !== undefined && readable(account, packet.topic) ? packet : null;
+  };
+}
+
+/**
+ * canRead with its answers remembered: a broadcast asks the same question for every worker, and
+ * the topics are few (work, cancel, heartbeat, statistics, one client/ topic per worker).
+ */
+function rememberedReads(): (account: Account, topic: string) => boolean {
+  const answers = new Map<Account, Map<string, boolean>>();
+  return (account, topic) => {
+    let byTopic = answers.get(account);
+    if (!byTopic) {
+      byTopic = new Map();
+      answers.set(account, byTopic);
+    }
+    let allowed = byTopic.get(topic);
+    if (allowed === undefined) {
+      allowed = canRead(account, topic);
+      if (byTopic.size >= 10_000) byTopic.clear();
+      byTopic.set(topic, allowed);
+    }
+    return allowed;
   };
 }
 

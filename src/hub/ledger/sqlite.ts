@@ -56,6 +56,11 @@ const SETTING_COLUMNS: Record<keyof ServiceSettings, string> = {
  */
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
+  private readonly pendingWins: Array<{
+    win: Win;
+    resolve(result: { recorded: boolean; counters: WorkCounters }): void;
+    reject(err: unknown): void;
+  }> = [];
 
   /** `file` ":memory:" gives a private in-memory database (tests). */
   constructor(file: string) {
@@ -133,40 +138,68 @@ export class SqliteLedger implements Ledger {
     })();
   }
 
-  async recordWin(win: Win): Promise<{ recorded: boolean; counters: WorkCounters }> {
-    const recorded = this.db
-      .transaction(() => {
-        // The unique job_id makes a second record of the same job a no-op, not a second credit.
-        const inserted = this.db
-          .prepare(
-            `INSERT INTO wins (job_id, hash, type, worker, service, difficulty, work, at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING`,
-          )
-          .run(
-            win.jobId,
-            win.hash,
-            win.type,
-            win.worker,
-            win.service,
-            formatU64(win.difficulty),
-            formatU64(win.work),
-            win.at,
-          );
-        if (inserted.changes === 0) return false;
-        const column = win.type === "ondemand" ? "ondemand" : "precache";
-        this.db
-          .prepare(
-            `INSERT INTO workers (address, ${column}) VALUES (?, 1)
-           ON CONFLICT (address) DO UPDATE SET ${column} = ${column} + 1`,
-          )
-          .run(win.worker);
-        return true;
-      })
-      .immediate();
-    return { recorded, counters: await this.workerCounters(win.worker) };
+  /**
+   * Group commit: the wins recorded in one turn of the event loop share one transaction, so one
+   * fsync. Each commit blocks the hub for its fsync (synchronous = FULL); one per win, with results
+   * piling up while the disk is slow, would block it once per result. Each promise still resolves
+   * only once its win is durable.
+   */
+  recordWin(win: Win): Promise<{ recorded: boolean; counters: WorkCounters }> {
+    return new Promise((resolve, reject) => {
+      if (this.pendingWins.length === 0) setImmediate(() => this.commitWins());
+      this.pendingWins.push({ win, resolve, reject });
+    });
+  }
+
+  private commitWins(): void {
+    const batch = this.pendingWins.splice(0);
+    if (batch.length === 0) return;
+    let recorded: boolean[];
+    try {
+      recorded = this.db.transaction(() => batch.map(({ win }) => this.insertWin(win))).immediate();
+    } catch (err) {
+      for (const { reject } of batch) reject(err);
+      return;
+    }
+    for (const [i, { win, resolve }] of batch.entries()) {
+      resolve({ recorded: recorded[i] === true, counters: this.countersOf(win.worker) });
+    }
+  }
+
+  /** Records one win inside the caller's transaction; false when its job was recorded already. */
+  private insertWin(win: Win): boolean {
+    // The unique job_id makes a second record of the same job a no-op, not a second credit.
+    const inserted = this.db
+      .prepare(
+        `INSERT INTO wins (job_id, hash, type, worker, service, difficulty, work, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING`,
+      )
+      .run(
+        win.jobId,
+        win.hash,
+        win.type,
+        win.worker,
+        win.service,
+        formatU64(win.difficulty),
+        formatU64(win.work),
+        win.at,
+      );
+    if (inserted.changes === 0) return false;
+    const column = win.type === "ondemand" ? "ondemand" : "precache";
+    this.db
+      .prepare(
+        `INSERT INTO workers (address, ${column}) VALUES (?, 1)
+       ON CONFLICT (address) DO UPDATE SET ${column} = ${column} + 1`,
+      )
+      .run(win.worker);
+    return true;
   }
 
   async workerCounters(worker: string): Promise<WorkCounters> {
+    return this.countersOf(worker);
+  }
+
+  private countersOf(worker: string): WorkCounters {
     const row = this.db.prepare("SELECT precache, ondemand FROM workers WHERE address = ?").get(worker) as
       | WorkCounters
       | undefined;
@@ -193,6 +226,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async close(): Promise<void> {
+    if (this.db.open) this.commitWins();
     if (this.db.open) this.db.close();
   }
 }

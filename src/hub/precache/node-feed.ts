@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import WebSocket from "ws";
+import { redactUrl } from "../../protocol/redact-url.js";
 import { MAX_CONFIRMATION_BYTES } from "./confirmation.js";
 
 export interface NodeFeedOptions {
@@ -25,6 +26,8 @@ export class NodeFeed {
   private delayMs: number;
   private stopped = false;
   private subscribed = false;
+  /** Whether this outage was reported: once at warn (a wrong --node-ws must not go unseen), then debug. */
+  private outageReported = false;
 
   constructor(private readonly options: NodeFeedOptions) {
     this.delayMs = options.retryMs ?? 500;
@@ -57,7 +60,14 @@ export class NodeFeed {
       if (!this.subscribed) this.onSubscribed();
       this.options.onMessage(text);
     });
-    socket.on("error", (err) => logger.debug({ err, url }, "node WebSocket error"));
+    socket.on("error", (err) => {
+      if (this.outageReported) return logger.debug({ err, url }, "node WebSocket error");
+      this.outageReported = true;
+      logger.warn(
+        { err: err.message },
+        `cannot reach the node's WebSocket at ${redactUrl(url)} (${err.message}); retrying until it answers (check --node-ws and the node's websocket config)`,
+      );
+    });
     socket.on("close", () => {
       if (this.subscribed) logger.warn({ url }, "node WebSocket closed; reconnecting");
       this.subscribed = false;
@@ -67,6 +77,7 @@ export class NodeFeed {
 
   private onSubscribed(): void {
     this.subscribed = true;
+    this.outageReported = false;
     this.delayMs = this.options.retryMs ?? 500;
     this.options.logger.info({ url: this.options.url }, "subscribed to the node's confirmations");
   }
