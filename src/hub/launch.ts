@@ -8,6 +8,7 @@ import { RedisCoordinator } from "./coordinator/redis.js";
 import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
 import { type HubBroker, startHub } from "./hub.js";
 import { openLedger } from "./ledger/open.js";
+import type { SqliteSync } from "./ledger/sqlite-open.js";
 import type { Broker, Coordinator } from "./ports.js";
 import {
   type PrecacheContext,
@@ -22,6 +23,8 @@ export interface ServerConfig {
   host: string;
   mqttPort: number;
   db: string;
+  /** Whether the SQLite ledger fsyncs every commit ("full") or not ("normal", the default). */
+  sync?: SqliteSync;
   base: bigint;
   maxMultiplier: number;
   /** Requests outside [receive .. max]: clamped with a hint (default) or refused. */

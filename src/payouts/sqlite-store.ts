@@ -91,7 +91,8 @@ export class SqlitePayoutStore implements PayoutStore {
 
   /** Opens (or creates) the hub's database file; the hub's schema is applied first so wins exist. */
   constructor(file: string) {
-    this.db = openSqlite(file);
+    // Payments are rare and a payment recorded then lost could be paid twice: always fsync.
+    this.db = openSqlite(file, "full");
     migrate(this.db);
     this.db.exec(SCHEMA);
   }

@@ -8,6 +8,7 @@ import {
   type RunningServer,
   type ServerConfig,
 } from "../../hub/launch.js";
+import type { SqliteSync } from "../../hub/ledger/sqlite-open.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
@@ -20,6 +21,7 @@ export interface ServerOptions extends PrecacheFlags {
   host: string;
   mqttPort: string;
   db: string;
+  sync: SqliteSync;
   difficulty?: string;
   network?: "live" | "dev";
   maxMultiplier: string;
@@ -71,6 +73,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     host: opts.host,
     mqttPort: parsePort(opts.mqttPort, "--mqtt-port"),
     db: opts.db,
+    sync: opts.sync,
     base: baseDifficulty(opts),
     maxMultiplier,
     outOfRange: opts.outOfRange,
@@ -171,6 +174,14 @@ export function hubOptions(command: Command, defaults: { logLevel: string }): Co
     .option("--mqtt-port <port>", "TCP port of the embedded MQTT broker; 0 picks a free one", "1883")
     .option("--db <file>", "SQLite ledger file (services, credits, statistics)", "./dpow.db")
     .option("--max-multiplier <x>", "highest difficulty served, as a multiple of the base", "8")
+    .addOption(
+      new Option(
+        "--sync <mode>",
+        "SQLite: normal keeps every credit through any hub crash; full also through a power loss (an fsync per win)",
+      )
+        .choices(["normal", "full"])
+        .default("normal"),
+    )
     .addOption(
       new Option("--client-password <pw>", "password of the public worker account `client`")
         .env("DPOW_CLIENT_PASSWORD")

@@ -12,7 +12,7 @@ import { createWebSocketStream, WebSocketServer } from "ws";
 import type { Broker, MessageHandler, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
-import { limitPacketSize } from "./packet-limit.js";
+import { guardPacketSize } from "./packet-limit.js";
 
 export interface EmbeddedBrokerOptions {
   /** TCP port for MQTT; 0 picks a free one (read it back from `port`). Default 1883. */
@@ -69,10 +69,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const handle = (conn: Duplex, req?: IncomingMessage) => {
     connections.add(conn);
     conn.once("close", () => connections.delete(conn));
-    const guarded = limitPacketSize(conn, maxPacketBytes, () =>
+    guardPacketSize(conn, maxPacketBytes, () =>
       logger.warn({ maxPacketBytes }, "MQTT client sent an oversized packet; disconnected"),
     );
-    aedes.handle(guarded, req);
+    aedes.handle(conn, req);
   };
   // Without noDelay, Nagle plus delayed ACKs add ~40 ms to a small message answered with another.
   const tcp = createServer({ noDelay: true }, (socket: Socket) => handle(socket));

@@ -4,7 +4,7 @@
  * reads only the fixed headers in the byte stream and cuts the connection as soon as one declares a
  * body longer than the limit (Mosquitto's `max_packet_size` does the same).
  */
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 
 /** Follows packet boundaries in an MQTT byte stream; `accept` turns false on the first oversized packet. */
 export class PacketSizeGuard {
@@ -47,41 +47,19 @@ export class PacketSizeGuard {
 }
 
 /**
- * `inner` seen through a PacketSizeGuard: bytes pass through unchanged until a packet is too large,
- * then both streams are destroyed and `onOversize` is told.
+ * Watches the bytes `conn` delivers and destroys it at the first oversized packet, telling
+ * `onOversize`. It listens beside the broker instead of wrapping the stream: a wrapping Duplex
+ * would cost a stream hop on every packet written to every subscriber, the hub's hottest path.
+ * `data` is emitted inside each `read()` before the broker parses the chunk, so at most one chunk of
+ * an oversized packet ever reaches the parser.
  */
-export function limitPacketSize(inner: Duplex, maxBodyBytes: number, onOversize: () => void): Duplex {
+export function guardPacketSize(conn: Duplex, maxBodyBytes: number, onOversize: () => void): void {
   const guard = new PacketSizeGuard(maxBodyBytes);
-  const outer = new Duplex({
-    read: () => {
-      inner.resume();
-    },
-    write: (chunk, encoding, done) => {
-      inner.write(chunk, encoding, done);
-    },
-    // mqtt-packet corks the stream and writes a packet in pieces (header, length, topic, payload):
-    // pass them on as one buffer, or each piece costs a socket write of its own.
-    writev: (chunks, done) => {
-      inner.write(Buffer.concat(chunks.map(({ chunk }) => chunk as Buffer)), done);
-    },
-    final: (done) => {
-      inner.end(done);
-    },
-    destroy: (err, done) => {
-      inner.destroy();
-      done(err);
-    },
-  });
-  inner.on("data", (chunk: Buffer) => {
-    if (!guard.accept(chunk)) {
-      onOversize();
-      outer.destroy();
-    } else if (!outer.push(chunk)) {
-      inner.pause();
-    }
-  });
-  inner.on("end", () => outer.push(null));
-  inner.on("error", (err) => outer.destroy(err));
-  inner.on("close", () => outer.destroy());
-  return outer;
+  const watch = (chunk: Buffer) => {
+    if (guard.accept(chunk)) return;
+    conn.off("data", watch);
+    onOversize();
+    conn.destroy();
+  };
+  conn.on("data", watch);
 }

@@ -11,7 +11,7 @@ import {
   type WorkCounters,
 } from "../ports.js";
 import { bestWork, buildStatistics } from "./shared.js";
-import { openSqlite } from "./sqlite-open.js";
+import { openSqlite, type SqliteSync } from "./sqlite-open.js";
 import { migrate } from "./sqlite-schema.js";
 
 interface ServiceRow {
@@ -62,9 +62,13 @@ export class SqliteLedger implements Ledger {
     reject(err: unknown): void;
   }> = [];
 
-  /** `file` ":memory:" gives a private in-memory database (tests). */
-  constructor(file: string) {
-    this.db = openSqlite(file);
+  /**
+   * `file` ":memory:" gives a private in-memory database (tests). `sync` "normal" (the default)
+   * keeps every acknowledged win through any crash of the hub process; "full" also through a power
+   * loss, at the cost of an fsync on the path of every on-demand answer.
+   */
+  constructor(file: string, sync: SqliteSync = "normal") {
+    this.db = openSqlite(file, sync);
     migrate(this.db);
   }
 

@@ -36,7 +36,8 @@ export class FrontierStore {
     private readonly options: FrontierStoreOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.db = openSqlite(file);
+    // Precache state is no money and is re-validated on load: no fsync per frontier move.
+    this.db = openSqlite(file, "normal");
     this.db.exec(`CREATE TABLE IF NOT EXISTS precache_frontiers (
         account    TEXT PRIMARY KEY,
         frontier   TEXT NOT NULL,
