@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { formatHash, formatU64, parseHash } from "../nano/hex.js";
+import { formatU64 } from "../nano/hex.js";
 import {
   type ErrorResponse,
   errors,
@@ -75,15 +75,14 @@ export class ServiceApi {
       return this.fail("throttled", withId({ error }));
     }
 
-    const root = parseHash(request.hash);
-    const hash = formatHash(root);
+    // The schema checked it is 64 hex digits: upper case is its canonical form (see formatHash).
+    const hash = request.hash.toUpperCase();
     if (request.account !== undefined) this.deps.precache?.requested(hash, request.account);
     const resolved = policy.resolve(request);
     if (resolved.error !== undefined) return this.fail("bad_request", withId({ error: resolved.error }));
     const { difficulty, hint } = resolved;
     const outcome = await flow.work({
       hash,
-      root,
       difficulty,
       timeoutMs: request.timeout * 1000,
       service: service.name,

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import { apiKeyMatches } from "./api-keys.js";
 import type { Ledger, ServiceRecord } from "./ports.js";
 
@@ -13,7 +12,7 @@ const TTL_MS = 2000;
 export class ServiceDirectory {
   private readonly cache = new Map<string, { record: ServiceRecord | undefined; until: number }>();
   /** Per service, the key that last matched its stored hash (see matches). */
-  private readonly matched = new Map<string, { keyHash: string; key: Buffer }>();
+  private readonly matched = new Map<string, { keyHash: string; key: string }>();
 
   constructor(
     private readonly ledger: Ledger,
@@ -35,13 +34,10 @@ export class ServiceDirectory {
    */
   private matches(record: ServiceRecord, apiKey: string): boolean {
     const known = this.matched.get(record.name);
-    if (known?.keyHash === record.keyHash) {
-      const given = Buffer.from(apiKey);
-      return given.length === known.key.length && timingSafeEqual(given, known.key);
-    }
+    if (known?.keyHash === record.keyHash) return sameKey(apiKey, known.key);
     if (!apiKeyMatches(apiKey, record.keyHash)) return false;
     if (this.matched.size > 10_000) this.matched.clear();
-    this.matched.set(record.name, { keyHash: record.keyHash, key: Buffer.from(apiKey) });
+    this.matched.set(record.name, { keyHash: record.keyHash, key: apiKey });
     return true;
   }
 
@@ -56,4 +52,15 @@ export class ServiceDirectory {
     this.cache.set(name, { record, until: now + TTL_MS });
     return record;
   }
+}
+
+/**
+ * Compares two keys in time that depends only on their length, as timingSafeEqual does, without
+ * the two Buffers per request that timingSafeEqual needs.
+ */
+function sameKey(given: string, known: string): boolean {
+  if (given.length !== known.length) return false;
+  let difference = 0;
+  for (let i = 0; i < known.length; i++) difference |= given.charCodeAt(i) ^ known.charCodeAt(i);
+  return difference === 0;
 }

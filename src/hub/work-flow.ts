@@ -13,9 +13,8 @@ import type { Broker, CachedWork, Coordinator, Job, OpenJobRequest } from "./por
 import type { WorkerPenalties } from "./worker-penalties.js";
 
 export interface WorkRequest {
-  /** Canonical (upper-case) hex of `root`. */
+  /** Canonical (upper-case) hex of the root the work is for. */
   hash: string;
-  root: Uint8Array;
   difficulty: bigint;
   timeoutMs: number;
   service: string | null;
@@ -29,7 +28,6 @@ export type WorkOutcome =
 
 interface Waiter {
   difficulty: bigint;
-  root: Uint8Array;
   settle(outcome: WorkOutcome): void;
 }
 
@@ -76,7 +74,7 @@ export class WorkFlow {
     if (this.closed) return { kind: "closed" };
     const cached = await this.heldWork(request.hash);
     if (cached && cached.value >= request.difficulty) {
-      const value = this.verifiedValue(request.root, cached);
+      const value = this.verifiedValue(request.hash, cached);
       if (value >= request.difficulty) return { kind: "cache", work: cached.work, value };
     }
     // Wait before broadcasting, so that even an instant result finds this request.
@@ -122,10 +120,10 @@ export class WorkFlow {
    * cache hands back the same object on every hit, so its work is hashed once per process rather
    * than once per request; a shared cache returns new objects, which are always hashed.
    */
-  private verifiedValue(root: Uint8Array, cached: CachedWork): bigint {
+  private verifiedValue(hash: string, cached: CachedWork): bigint {
     let value = this.verified.get(cached);
     if (value === undefined) {
-      value = workValue(root, cached.work);
+      value = workValue(Buffer.from(hash, "hex"), cached.work);
       this.verified.set(cached, value);
     }
     return value;
@@ -190,7 +188,6 @@ export class WorkFlow {
       const waiters = set;
       const waiter: Waiter = {
         difficulty: request.difficulty,
-        root: request.root,
         settle: (outcome) => {
           clearTimeout(timer);
           this.waiting -= 1;

@@ -1,5 +1,11 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { errors, MAX_REQUEST_BYTES, parseServiceRequest } from "../../src/protocol/service.js";
+import {
+  errors,
+  MAX_REQUEST_BYTES,
+  parseServiceRequest,
+  serviceRequestSchema,
+} from "../../src/protocol/service.js";
 
 const base = { user: "svc", api_key: "key", hash: "ab".repeat(32) };
 const error = (body: unknown) => {
@@ -48,5 +54,48 @@ describe("service request parsing", () => {
   it("echoes the id on errors", () => {
     const parsed = parseServiceRequest(JSON.stringify({ ...base, hash: "no", id: { n: 1 } }));
     expect(parsed.ok ? null : parsed.error.id).toEqual({ n: 1 });
+  });
+
+  it("gives exactly the schema's result for any request (the hand-checked fast path included)", () => {
+    // Values at every rule's edge, mostly in requests the fast path takes (credentials and hash
+    // present, no other schema field), else in ones it must hand on to the schema.
+    const other = fc.oneof(
+      fc.string({ maxLength: 8 }),
+      fc.integer({ min: -2, max: 40 }),
+      fc.constantFrom(null, true, 1.5, [], {}, " 5", "7", "0.5", "ab".repeat(8)),
+    );
+    const mostly = <T>(likely: fc.Arbitrary<T>) =>
+      fc.oneof({ weight: 6, arbitrary: likely }, { weight: 1, arbitrary: other });
+    const name = mostly(fc.constantFrom("", "a", "svc", "x".repeat(200), "x".repeat(201)));
+    const hash = mostly(
+      fc.constantFrom("ab".repeat(32), "AB".repeat(32), `${"ab".repeat(31)}zz`, "ab".repeat(33)),
+    );
+    const rarely = fc.oneof(
+      { weight: 6, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: other },
+    );
+    const request = fc
+      .record({
+        user: name,
+        api_key: name,
+        hash,
+        id: fc.option(other, { nil: undefined }),
+        action: fc.option(other, { nil: undefined }),
+        timeout: rarely,
+        account: rarely,
+        difficulty: rarely,
+        multiplier: rarely,
+      })
+      .map((json) => Object.fromEntries(Object.entries(json).filter(([, v]) => v !== undefined)));
+    fc.assert(
+      fc.property(request, (json) => {
+        const body = JSON.stringify(json);
+        const parsed = parseServiceRequest(body);
+        const schema = serviceRequestSchema.safeParse(JSON.parse(body));
+        expect(parsed.ok).toBe(schema.success);
+        if (parsed.ok) expect(parsed.request).toStrictEqual(schema.data);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

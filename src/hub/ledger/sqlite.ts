@@ -72,6 +72,18 @@ export class SqliteLedger implements Ledger {
     migrate(this.db);
   }
 
+  /** Statements on the hot paths (every win, every cache miss), compiled once instead of per call. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private prepared(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   async addService(name: string, keyHash: string, settings: ServiceSettings): Promise<ServiceRecord> {
     try {
       this.db
@@ -99,7 +111,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async service(name: string): Promise<ServiceRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM services WHERE name = ?").get(name) as ServiceRow | undefined;
+    const row = this.prepared("SELECT * FROM services WHERE name = ?").get(name) as ServiceRow | undefined;
     return row && toRecord(row);
   }
 
@@ -173,29 +185,25 @@ export class SqliteLedger implements Ledger {
   /** Records one win inside the caller's transaction; false when its job was recorded already. */
   private insertWin(win: Win): boolean {
     // The unique job_id makes a second record of the same job a no-op, not a second credit.
-    const inserted = this.db
-      .prepare(
-        `INSERT INTO wins (job_id, hash, type, worker, service, difficulty, work, at)
+    const inserted = this.prepared(
+      `INSERT INTO wins (job_id, hash, type, worker, service, difficulty, work, at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING`,
-      )
-      .run(
-        win.jobId,
-        win.hash,
-        win.type,
-        win.worker,
-        win.service,
-        formatU64(win.difficulty),
-        formatU64(win.work),
-        win.at,
-      );
+    ).run(
+      win.jobId,
+      win.hash,
+      win.type,
+      win.worker,
+      win.service,
+      formatU64(win.difficulty),
+      formatU64(win.work),
+      win.at,
+    );
     if (inserted.changes === 0) return false;
     const column = win.type === "ondemand" ? "ondemand" : "precache";
-    this.db
-      .prepare(
-        `INSERT INTO workers (address, ${column}) VALUES (?, 1)
+    this.prepared(
+      `INSERT INTO workers (address, ${column}) VALUES (?, 1)
        ON CONFLICT (address) DO UPDATE SET ${column} = ${column} + 1`,
-      )
-      .run(win.worker);
+    ).run(win.worker);
     return true;
   }
 
@@ -204,16 +212,16 @@ export class SqliteLedger implements Ledger {
   }
 
   private countersOf(worker: string): WorkCounters {
-    const row = this.db.prepare("SELECT precache, ondemand FROM workers WHERE address = ?").get(worker) as
+    const row = this.prepared("SELECT precache, ondemand FROM workers WHERE address = ?").get(worker) as
       | WorkCounters
       | undefined;
     return row ?? { precache: 0, ondemand: 0 };
   }
 
   async solvedWork(hash: string): Promise<CachedWork | undefined> {
-    const rows = this.db
-      .prepare("SELECT work FROM wins WHERE hash = ? AND type = 'ondemand'")
-      .all(hash) as Array<{ work: string }>;
+    const rows = this.prepared("SELECT work FROM wins WHERE hash = ? AND type = 'ondemand'").all(
+      hash,
+    ) as Array<{ work: string }>;
     return bestWork(
       hash,
       rows.map((r) => r.work),
