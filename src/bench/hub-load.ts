@@ -69,7 +69,7 @@ const DRAIN_MS = 10_000;
 const isWork = (body: string): boolean => body.includes('"work"');
 
 /** The JSON body of a service request for `hash`, with an `id` when given. */
-export function requestBody(credentials: Credentials, hash: string, id?: number): string {
+function requestBody(credentials: Credentials, hash: string, id?: number): string {
   const idPart = id === undefined ? "" : `,"id":${id}`;
   return `{"user":${JSON.stringify(credentials.user)},"api_key":${JSON.stringify(credentials.apiKey)},"hash":"${hash}"${idPart}}`;
 }

@@ -5,7 +5,13 @@
  * The load generator runs in a child process (see hub-load.ts), so it does not share the hub's
  * event loop; on a 2-core machine each gets about one core, and both CPU shares are printed.
  */
-import type { LatencySamples, OnDemandSamples, ThroughputSamples } from "./hub-load.js";
+import type {
+  Failures,
+  LatencySamples,
+  LoadCommand,
+  OnDemandSamples,
+  ThroughputSamples,
+} from "./hub-load.js";
 import { type Measured, type Rig, startRig } from "./hub-rig.js";
 import { type BenchContext, type BenchSection, median } from "./section.js";
 
@@ -37,8 +43,9 @@ function percentile(values: number[], q: number): number {
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-/** A benchmark whose requests failed measured something else: refuse to print its figures. */
-function checked<T extends { failures: number; firstFailure?: string }>(what: string, samples: T): T {
+/** Runs one load command; a run whose requests failed measured something else: refuse its figures. */
+async function load<T extends Failures>(rig: Rig, what: string, command: LoadRequest): Promise<Measured<T>> {
+  const samples = await rig.load<T>(command);
   if (samples.failures > 0) {
     throw new Error(
       `${what}: ${samples.failures} requests failed (first: ${samples.firstFailure}); figures not valid`,
@@ -61,51 +68,41 @@ interface RunFigures {
   bareHttpRps: number;
 }
 
+type LoadRequest = Exclude<LoadCommand, { kind: "close" }>;
+
 const rps = (s: ThroughputSamples) => (s.answered * 1000) / s.elapsedMs;
 
 /** One run of every measurement; `solved` collects the hashes the hub holds work for. */
 async function measure(rig: Rig, seconds: number, run: number, solved: string[]): Promise<RunFigures> {
   const { credentials } = rig;
   const port = rig.hub.httpPort;
-  const ondemand = checked(
-    "on-demand",
-    await rig.load<OnDemandSamples>({ kind: "ondemand", port, rate: ONDEMAND_RATE, seconds, credentials }),
-  );
+  const ondemand = await load<OnDemandSamples>(rig, "on-demand", {
+    kind: "ondemand",
+    port,
+    rate: ONDEMAND_RATE,
+    seconds,
+    credentials,
+  });
   solved.push(...ondemand.solved);
-  const hits = { credentials, hashes: solved };
-  const ws = checked(
-    "WebSocket cache hits",
-    await rig.load<ThroughputSamples>({
-      kind: "ws-throughput",
-      port,
-      sockets: WS_SOCKETS,
-      window: WS_WINDOW,
-      seconds,
+  const hits = { credentials, hashes: solved, seconds };
+  const ws = { port, sockets: WS_SOCKETS, ...hits };
+  const wsThroughput = await load<ThroughputSamples>(rig, "WebSocket cache hits", {
+    kind: "ws-throughput",
+    window: WS_WINDOW,
+    ...ws,
+  });
+  const wsLatency = await load<LatencySamples>(rig, "WebSocket cache-hit latency", {
+    kind: "ws-latency",
+    rate: WS_LATENCY_RATE,
+    ...ws,
+  });
+  const http = (target: number) =>
+    load<ThroughputSamples>(rig, "HTTP cache hits", {
+      kind: "http-throughput",
+      port: target,
+      connections: HTTP_CONNECTIONS,
       ...hits,
-    }),
-  );
-  const wsLatency = checked(
-    "WebSocket cache-hit latency",
-    await rig.load<LatencySamples>({
-      kind: "ws-latency",
-      port,
-      sockets: WS_SOCKETS,
-      rate: WS_LATENCY_RATE,
-      seconds,
-      ...hits,
-    }),
-  );
-  const http = async (target: number) =>
-    checked(
-      "HTTP cache hits",
-      await rig.load<ThroughputSamples>({
-        kind: "http-throughput",
-        port: target,
-        connections: HTTP_CONNECTIONS,
-        seconds,
-        ...hits,
-      }),
-    );
+    });
   // Alternate which server goes first, so neither always gets the warmer (or the busier) moment.
   const hubFirst = run % 2 === 0;
   const first = await http(hubFirst ? port : rig.barePort);
@@ -113,7 +110,7 @@ async function measure(rig: Rig, seconds: number, run: number, solved: string[])
   const [hubHttp, bareHttp] = hubFirst ? [first, second] : [second, first];
   return {
     ...onDemandFigures(ondemand),
-    wsRps: rps(ws),
+    wsRps: rps(wsThroughput),
     wsP99: percentile(wsLatency.latencyMs, 0.99),
     hubHttpRps: rps(hubHttp),
     bareHttpRps: rps(bareHttp),

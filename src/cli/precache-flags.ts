@@ -15,6 +15,14 @@ export interface PrecacheFlags {
 const DEFAULT_FRONTIER_LIMIT = "100000";
 const DEFAULT_FRONTIER_TTL = "7d";
 
+/** The flags that mean nothing without --precache, by their option key. */
+const PRECACHE_ONLY: Record<Exclude<keyof PrecacheFlags, "precache">, string> = {
+  nodeWs: "--node-ws",
+  precacheDifficulty: "--precache-difficulty",
+  frontierLimit: "--frontier-limit",
+  frontierTtl: "--frontier-ttl",
+};
+
 /** The precache flags of `dpow server`. */
 export function addPrecacheFlags(command: Command): Command {
   return command
@@ -30,11 +38,10 @@ export function addPrecacheFlags(command: Command): Command {
       "--precache-difficulty <hex>",
       "difficulty of precache work, 16 hex digits (default: the send base)",
     )
-    .option("--frontier-limit <n>", "most accounts tracked for precache", DEFAULT_FRONTIER_LIMIT)
+    .option("--frontier-limit <n>", `most accounts tracked for precache (default ${DEFAULT_FRONTIER_LIMIT})`)
     .option(
       "--frontier-ttl <duration>",
-      "how long an account stays tracked after its last block (s, m, h or d)",
-      DEFAULT_FRONTIER_TTL,
+      `how long an account stays tracked after its last block (s, m, h or d; default ${DEFAULT_FRONTIER_TTL})`,
     );
 }
 
@@ -45,8 +52,14 @@ export function precacheSettings(
   maxMultiplier: number,
 ): PrecacheSettings | undefined {
   if (!flags.precache) {
-    if (flags.nodeWs !== undefined || flags.precacheDifficulty !== undefined) {
-      throw new UsageError("--node-ws and --precache-difficulty need --precache");
+    // No default fills these in (the defaults are applied below), so a given one is the user's.
+    const given = Object.entries(PRECACHE_ONLY).filter(
+      ([key]) => flags[key as keyof PrecacheFlags] !== undefined,
+    );
+    if (given.length > 0) {
+      const names = given.map(([, flag]) => flag).join(", ");
+      const verb = given.length > 1 ? "work" : "works";
+      throw new UsageError(`${names} only ${verb} with --precache: add --precache (or drop ${names})`);
     }
     return undefined;
   }

@@ -2,7 +2,7 @@ import { generateApiKey, hashApiKey } from "./api-keys.js";
 import { type Ledger, LedgerError, type ServiceRecord, type ServiceSettings } from "./ports.js";
 
 /** Defaults for a new service: generous for one app, a wall against a runaway loop. */
-export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
+const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   public: false,
   display: "",
   website: "",

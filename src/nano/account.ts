@@ -73,7 +73,3 @@ export function addressError(address: unknown): string | null {
     throw err;
   }
 }
-
-export function isValidAddress(address: unknown): address is string {
-  return addressError(address) === null;
-}

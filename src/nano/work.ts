@@ -12,7 +12,3 @@ export function workValue(root: Uint8Array, work: bigint): bigint {
   const digest = blake2b(input, { dkLen: 8 });
   return new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, true);
 }
-
-export function isWorkValid(root: Uint8Array, work: bigint, threshold: bigint): boolean {
-  return workValue(root, work) >= threshold;
-}

@@ -14,7 +14,7 @@ export interface PlanOptions {
 }
 
 /** A plan id: creation time plus randomness, unique and sortable. */
-export function newPlanId(now: number): string {
+function newPlanId(now: number): string {
   return `${new Date(now).toISOString().slice(0, 19).replace(/[-:T]/g, "")}-${randomBytes(4).toString("hex")}`;
 }
 

@@ -24,7 +24,7 @@ export interface RpcTimeouts {
  * while a server that accepted the request and hung frees the job within a minute. work_cancel
  * only needs an acknowledgement.
  */
-export const DEFAULT_RPC_TIMEOUTS: RpcTimeouts = { generateMs: 60_000, cancelMs: 5_000 };
+const DEFAULT_RPC_TIMEOUTS: RpcTimeouts = { generateMs: 60_000, cancelMs: 5_000 };
 
 /** Replies larger than this are not a work server talking; refuse to buffer them. */
 const MAX_REPLY_BYTES = 64 * 1024;

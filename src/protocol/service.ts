@@ -8,8 +8,8 @@ import { addressError } from "../nano/account.js";
 
 /** Largest request body or WebSocket message accepted. A valid request is a few hundred bytes. */
 export const MAX_REQUEST_BYTES = 4096;
-export const DEFAULT_TIMEOUT_S = 5;
-export const MAX_TIMEOUT_S = 30;
+const DEFAULT_TIMEOUT_S = 5;
+const MAX_TIMEOUT_S = 30;
 /** Multipliers beyond this are nonsense (the hub's own cap is far lower); refused, not clamped. */
 const MAX_SANE_MULTIPLIER = 1e6;
 

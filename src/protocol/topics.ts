@@ -6,7 +6,7 @@
  */
 import { addressError, formatHash, formatU64, NanoInputError, parseHash, parseU64 } from "../nano/index.js";
 
-export const WORK_TYPES = ["precache", "ondemand"] as const;
+const WORK_TYPES = ["precache", "ondemand"] as const;
 export type WorkType = (typeof WORK_TYPES)[number];
 
 export const topics = {

@@ -25,7 +25,7 @@ export interface Job {
 }
 
 /** The longest a service can wait for on-demand work (DESIGN 3.2: timeout 1..30 s). */
-export const ONDEMAND_TTL_MS = 30_000;
+const ONDEMAND_TTL_MS = 30_000;
 
 export type OfferOutcome =
   /** Queued; `shed` is the job dropped to make room, if any. */

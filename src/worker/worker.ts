@@ -103,13 +103,13 @@ const silentLog: WorkerLog = { info: () => {}, warn: () => {}, error: () => {} }
 /** Short, readable form of a block hash for log lines. */
 const short = (hash: string) => `${hash.slice(0, 10)}…`;
 
-export function defaultClientId(payout: string): string {
+function defaultClientId(payout: string): string {
   const digest = createHash("sha256").update(payout).digest("hex").slice(0, 8);
   return `dpow-worker-${digest}-${randomBytes(3).toString("hex")}`;
 }
 
 /** Subscriptions for a work choice (DESIGN 3.1: `work/#` + `cancel/#` for any, else one type). */
-export function subscriptionsFor(work: WorkChoice, payout: string): Record<string, 0 | 1> {
+function subscriptionsFor(work: WorkChoice, payout: string): Record<string, 0 | 1> {
   const jobs: Record<string, 0 | 1> =
     work === "any" ? { "work/#": 1, "cancel/#": 1 } : { [topics.work(work)]: 1, [topics.cancel(work)]: 1 };
   return { ...jobs, [topics.client(payout)]: 1, [topics.heartbeat]: 0 };

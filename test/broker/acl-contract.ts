@@ -50,6 +50,21 @@ export function brokerContract(name: string, start: () => Promise<BrokerUnderTes
       await observer.next((m) => m.topic === topic && m.payload === payload);
     }
 
+    /** A client account subscribed to every topic the hub publishes to workers. */
+    async function hubTopicObserver(): Promise<Inbox> {
+      const observer = await login("client");
+      await observer.subscribe(["work/#", "cancel/#", "client/#", "heartbeat", "statistics"]);
+      return observer;
+    }
+
+    /** Publishes "forged" to each topic, each from a fresh `account` login, settled by the broker. */
+    async function forgeFrom(account: keyof BrokerUnderTest["passwords"], topics: string[]): Promise<void> {
+      for (const topic of topics) {
+        const forger = await login(account);
+        await forger.publishSettled(topic, "forged");
+      }
+    }
+
     it("carries every hub -> worker topic from dpowserver to client", async () => {
       const server = await login("dpowserver");
       const worker = await login("client");
@@ -88,18 +103,14 @@ export function brokerContract(name: string, start: () => Promise<BrokerUnderTes
 
     it("refuses publishes by the client account to hub topics", async () => {
       const server = await login("dpowserver");
-      const observer = await login("client");
-      await observer.subscribe(["work/#", "cancel/#", "client/#", "heartbeat", "statistics"]);
-      for (const topic of [
+      const observer = await hubTopicObserver();
+      await forgeFrom("client", [
         "work/ondemand",
         "cancel/ondemand",
         "client/nano_victim",
         "heartbeat",
         "statistics",
-      ]) {
-        const evil = await login("client");
-        await evil.publishSettled(topic, "forged");
-      }
+      ]);
       await marker(server, observer, "work/ondemand");
       expect(observer.seen.filter((m) => m.payload === "forged")).toEqual([]);
     });
@@ -124,18 +135,14 @@ export function brokerContract(name: string, start: () => Promise<BrokerUnderTes
       await server.client.publishAsync("work/precache", "work seen by interface", { qos: 1 });
       await watcher.next((m) => m.payload === "work seen by interface");
 
-      const observer = await login("client");
-      await observer.subscribe(["work/#", "cancel/#", "client/#", "heartbeat", "statistics"]);
-      for (const topic of [
+      const observer = await hubTopicObserver();
+      await forgeFrom("dpowinterface", [
         "work/ondemand",
         "cancel/ondemand",
         "client/nano_x",
         "statistics",
         "result/ondemand",
-      ]) {
-        const meddler = await login("dpowinterface");
-        await meddler.publishSettled(topic, "forged");
-      }
+      ]);
       await marker(server, observer, "work/ondemand");
       await marker(server, watcher, "work/ondemand");
       expect([...observer.seen, ...watcher.seen].filter((m) => m.payload === "forged")).toEqual([]);

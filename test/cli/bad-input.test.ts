@@ -65,10 +65,42 @@ describe("dpow server / start flags", () => {
     );
   });
 
-  it("a malformed --mqtt-url names --mqtt-url", () => {
+  it.each([
+    ["server", "--mqtt-url", "localhost:1883", /mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\//],
+    ["server", "--redis", "127.0.0.1:6379", /redis:\/\/ or rediss:\/\//],
+    ["server", "--postgres", "notaurl", /postgres:\/\/ or postgresql:\/\//],
+    ["service", "--postgres", "notaurl", /postgres:\/\/ or postgresql:\/\//],
+  ])("dpow %s: a malformed %s URL (%s) names the flag and the schemes", (command, flag, url, schemes) => {
+    const args =
+      command === "server" ? ["server", ...PORTS, "--db", join(dir, "url.db")] : ["service", "list"];
+    const r = runCli([...args, flag, url]);
+    expectOneLine(r, new RegExp(`^dpow: ${flag} must be a URL starting with .*; got "${url}"\n$`));
+    expect(r.stderr).toMatch(schemes);
+  });
+
+  it("a URL with a password is not echoed back", () => {
+    const r = runCli(["server", ...PORTS, "--db", join(dir, "url.db"), "--postgres", "dpow:s3cret@db/dpow"]);
+    expectOneLine(r, /^dpow: --postgres must be a URL starting with postgres:\/\//);
+    expect(r.stderr).not.toContain("s3cret");
+  });
+
+  it("an --mqtt-url where nothing listens fails at once, not after the connect timeout", async () => {
+    const url = `mqtt://dpowserver:pw@127.0.0.1:${await freePort()}`;
     expectOneLine(
-      runCli(["server", ...PORTS, "--db", join(dir, "mqtt.db"), "--mqtt-url", "localhost:1883"]),
-      /^dpow: MQTT broker URL must look like mqtt:\/\/dpowserver:PASSWORD@host:1883.*; fix --mqtt-url\n$/,
+      runCli(["server", ...PORTS, "--db", join(dir, "refused.db"), "--mqtt-url", url]),
+      /^dpow: cannot connect to the MQTT broker at mqtt:\/\/dpowserver:\*\*\*@127\.0\.0\.1:\d+: connection refused .*; start it or fix --mqtt-url\n$/,
+    );
+  });
+
+  it.each([
+    ["--frontier-limit", "5"],
+    ["--frontier-ttl", "1d"],
+    ["--node-ws", "ws://127.0.0.1:7078"],
+    ["--precache-difficulty", "fffffff800000000"],
+  ])("%s without --precache is refused, not ignored", (flag, value) => {
+    expectOneLine(
+      runCli(["server", ...PORTS, "--db", join(dir, "precache.db"), flag, value]),
+      new RegExp(`^dpow: ${flag} only works with --precache: add --precache \\(or drop ${flag}\\)\n$`),
     );
   });
 });
@@ -123,5 +155,15 @@ describe("other commands", () => {
       ADDRESS,
     ]);
     expectOneLine(r, /^dpow: no answer from the node .*Check --node; then run the same command again\n$/);
+  });
+
+  it("payouts plan refuses a bad --fraction before asking the node", async () => {
+    // Nothing listens on --node: had the balance been asked first, the error would be about the node.
+    const node = `http://127.0.0.1:${await freePort()}`;
+    const args = ["payouts", "plan", "--db", join(dir, "plan.db"), "--node", node, "--account", ADDRESS];
+    expectOneLine(
+      runCli([...args, "--fraction", "2"]),
+      /^dpow: --fraction must be above 0 and at most 1, got 2\n$/,
+    );
   });
 });

@@ -3,11 +3,16 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 
 const HASH = "718CC2121C3E641059BC1C2CFC45666C99E8AE922F7A807B7D07B62C995D79E2";
+const WORK = "2bf29ef00786a6bc";
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+
+/** `dpow work validate --hash HASH --work WORK ...options`. */
+const validate = (hash: string, work: string, ...options: string[]) =>
+  runCli(["work", "validate", "--hash", hash, "--work", work, ...options]);
 
 describe("dpow work validate", () => {
   it("reports the node's work_validate fields", () => {
-    const r = runCli(["work", "validate", "--hash", HASH, "--work", "2bf29ef00786a6bc", "--json"]);
+    const r = validate(HASH, WORK, "--json");
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
       valid_all: "0",
@@ -18,51 +23,21 @@ describe("dpow work validate", () => {
   });
 
   it("adds valid for a given difficulty or multiplier and exits 1 when not met", () => {
-    const ok = runCli([
-      "work",
-      "validate",
-      "--hash",
-      HASH.toLowerCase(),
-      "--work",
-      "2BF29EF00786A6BC",
-      "--difficulty",
-      "ffffffd21c3933f4",
-      "--json",
-    ]);
+    const ok = validate(HASH.toLowerCase(), WORK.toUpperCase(), "--difficulty", "ffffffd21c3933f4", "--json");
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout).valid).toBe("1");
-    const hard = runCli([
-      "work",
-      "validate",
-      "--hash",
-      HASH,
-      "--work",
-      "2bf29ef00786a6bc",
-      "--multiplier",
-      "1",
-    ]);
+    const hard = validate(HASH, WORK, "--multiplier", "1");
     expect(hard.status).toBe(1);
     expect(hard.stdout).toMatch(/valid at fffffff800000000: no/);
   });
 
   it("refuses malformed hex with one clear line", () => {
-    const r = runCli(["work", "validate", "--hash", HASH.slice(1), "--work", "2bf29ef00786a6bc"]);
+    const r = validate(HASH.slice(1), WORK);
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(
       `dpow: --hash must be exactly 64 hex digits (0-9, a-f), got "${HASH.slice(1)}"`,
     );
-    const both = runCli([
-      "work",
-      "validate",
-      "--hash",
-      HASH,
-      "--work",
-      "2bf29ef00786a6bc",
-      "--multiplier",
-      "1",
-      "--difficulty",
-      "ffffffd21c3933f4",
-    ]);
+    const both = validate(HASH, WORK, "--multiplier", "1", "--difficulty", "ffffffd21c3933f4");
     expect(both.status).toBe(2);
     expect(both.stderr).toMatch(/not both/);
   });

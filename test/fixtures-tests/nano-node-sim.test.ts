@@ -188,17 +188,19 @@ describe("nano node simulator: ledger RPC", () => {
 });
 
 describe("nano node simulator: wallet send", () => {
-  it("sends once per id and refuses an overdraft", async () => {
+  /** The first funded account, and a wallet `send` request of `amount` raw from it to the stranger. */
+  function walletSend(amount: string) {
     const [alice] = sim.funded;
     if (!alice) throw new Error("no funded account");
     const wallet = sim.createWallet([alice]);
-    const request = {
-      action: "send",
-      wallet,
-      source: alice.address,
-      destination: stranger.address,
-      amount: "7",
+    return {
+      alice,
+      request: { action: "send", wallet, source: alice.address, destination: stranger.address, amount },
     };
+  }
+
+  it("sends once per id and refuses an overdraft", async () => {
+    const { alice, request } = walletSend("7");
     const first = await rpc({ ...request, id: "payout-1" });
     const second = await rpc({ ...request, id: "payout-1" });
     expect(first.block).toMatch(/^[0-9A-F]{64}$/);
@@ -217,16 +219,7 @@ describe("nano node simulator: wallet send", () => {
   });
 
   it("injected faults: an error reply, and a send that happens but whose answer is lost", async () => {
-    const [alice] = sim.funded;
-    if (!alice) throw new Error("no funded account");
-    const wallet = sim.createWallet([alice]);
-    const request = {
-      action: "send",
-      wallet,
-      source: alice.address,
-      destination: stranger.address,
-      amount: "1",
-    };
+    const { alice, request } = walletSend("1");
     sim.faults.push({ action: "send", mode: "error", message: "Node is busy" });
     expect(await rpc({ ...request, id: "x" })).toEqual({ error: "Node is busy" });
     expect(sim.balance(alice.address)).toBe(1000n * NANO);

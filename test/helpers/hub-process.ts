@@ -30,32 +30,23 @@ export function tempDir(): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/**
- * Spawns `dpow server --port 0 --mqtt-port 0 --db DB --difficulty TEST_DIFFICULTY ...args` and
- * waits for its "listening" log line, which names the ports it got.
- */
+/** `server --port 0 --mqtt-port 0 --db DB --difficulty TEST_DIFFICULTY ...args` (unless args set the difficulty). */
+export function serverArgs(db: string, args: string[] = []): string[] {
+  const hasDifficulty = args.includes("--difficulty") || args.includes("--network");
+  const difficulty = hasDifficulty ? [] : ["--difficulty", TEST_DIFFICULTY];
+  return ["server", "--port", "0", "--mqtt-port", "0", "--db", db, ...difficulty, ...args];
+}
+
+/** Spawns `dpow` with {@link serverArgs} and waits for its "listening" log line, which names the ports it got. */
 export async function spawnHub(
   db: string,
   args: string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<HubProcess> {
-  const hasDifficulty = args.includes("--difficulty") || args.includes("--network");
-  const child = spawn(
-    process.execPath,
-    [
-      DPOW_BIN,
-      "server",
-      "--port",
-      "0",
-      "--mqtt-port",
-      "0",
-      "--db",
-      db,
-      ...(hasDifficulty ? [] : ["--difficulty", TEST_DIFFICULTY]),
-      ...args,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } },
-  );
+  const child = spawn(process.execPath, [DPOW_BIN, ...serverArgs(db, args)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   const logs: LogLine[] = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();

@@ -1,82 +1,61 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteLedger } from "../../src/hub/ledger/sqlite.js";
-import type { Win } from "../../src/hub/ports.js";
 import { addService } from "../../src/hub/service-admin.js";
 import { tempDir } from "../helpers/hub-process.js";
+import { win } from "./contract/ledger-contract.js";
 
 const open: SqliteLedger[] = [];
-const ledgerAt = (file = ":memory:") => {
+const ledgerAt = (file: string) => {
   const ledger = new SqliteLedger(file);
   open.push(ledger);
   return ledger;
 };
+let temp: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  temp = tempDir();
+});
 afterEach(async () => {
   for (const ledger of open.splice(0)) await ledger.close();
-});
-
-const win = (jobId: string, worker: string, type: Win["type"] = "ondemand"): Win => ({
-  jobId,
-  hash: "AB".repeat(32),
-  type,
-  worker,
-  service: "svc",
-  difficulty: 0xfffffff800000000n,
-  work: 0x1234n,
-  at: 1,
+  temp.remove();
 });
 
 /** What only the SQLite ledger does; the rest of the Ledger port is checked in contract/. */
 describe("SqliteLedger", () => {
   it("shares one file between processes' connections (the CLI next to a running server)", async () => {
-    const t = tempDir();
-    try {
-      const file = join(t.dir, "shared.db");
-      const server = ledgerAt(file);
-      const cli = ledgerAt(file);
-      await addService(cli, "added-by-cli", {});
-      expect((await server.service("added-by-cli"))?.name).toBe("added-by-cli");
-      await server.recordWin(win("x", "w"));
-      expect(await cli.workerCounters("w")).toEqual({ precache: 0, ondemand: 1 });
-      const raw = new Database(file, { readonly: true });
-      expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-      expect(raw.pragma("user_version", { simple: true })).toBe(2);
-      raw.close();
-    } finally {
-      t.remove();
-    }
+    const file = join(temp.dir, "shared.db");
+    const server = ledgerAt(file);
+    const cli = ledgerAt(file);
+    await addService(cli, "added-by-cli", {});
+    expect((await server.service("added-by-cli"))?.name).toBe("added-by-cli");
+    await server.recordWin(win("x", "w"));
+    expect(await cli.workerCounters("w")).toEqual({ precache: 0, ondemand: 1 });
+    const raw = new Database(file, { readonly: true });
+    expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(raw.pragma("user_version", { simple: true })).toBe(2);
+    raw.close();
   });
 
   it("upgrades a database written before the wins_hash index", () => {
-    const t = tempDir();
-    try {
-      const file = join(t.dir, "old.db");
-      new SqliteLedger(file).close();
-      const raw = new Database(file);
-      raw.exec("DROP INDEX wins_hash");
-      raw.pragma("user_version = 1");
-      raw.close();
-      ledgerAt(file);
-      const upgraded = new Database(file, { readonly: true });
-      expect(upgraded.pragma("user_version", { simple: true })).toBe(2);
-      expect(upgraded.prepare("SELECT name FROM sqlite_master WHERE name = 'wins_hash'").get()).toBeDefined();
-      upgraded.close();
-    } finally {
-      t.remove();
-    }
+    const file = join(temp.dir, "old.db");
+    new SqliteLedger(file).close();
+    const raw = new Database(file);
+    raw.exec("DROP INDEX wins_hash");
+    raw.pragma("user_version = 1");
+    raw.close();
+    ledgerAt(file);
+    const upgraded = new Database(file, { readonly: true });
+    expect(upgraded.pragma("user_version", { simple: true })).toBe(2);
+    expect(upgraded.prepare("SELECT name FROM sqlite_master WHERE name = 'wins_hash'").get()).toBeDefined();
+    upgraded.close();
   });
 
   it("refuses a database written by a newer schema", () => {
-    const t = tempDir();
-    try {
-      const file = join(t.dir, "future.db");
-      const raw = new Database(file);
-      raw.pragma("user_version = 99");
-      raw.close();
-      expect(() => new SqliteLedger(file)).toThrow(/newer version of dpow/);
-    } finally {
-      t.remove();
-    }
+    const file = join(temp.dir, "future.db");
+    const raw = new Database(file);
+    raw.pragma("user_version = 99");
+    raw.close();
+    expect(() => new SqliteLedger(file)).toThrow(/newer version of dpow/);
   });
 });

@@ -9,6 +9,7 @@ import {
   type HubProcess,
   metric,
   postWork,
+  serverArgs,
   spawnHub,
   TEST_DIFFICULTY,
   tempDir,
@@ -145,17 +146,7 @@ describe("dpow server and dpow service with an unreachable shared store", () => 
   it("refuse with one line naming the flag to fix", async () => {
     const port = await freePort();
     const db = join(temp.dir, "refused.db");
-    const redis = runCli([
-      "server",
-      "--port",
-      "0",
-      "--mqtt-port",
-      "0",
-      "--db",
-      db,
-      "--redis",
-      `redis://127.0.0.1:${port}`,
-    ]);
+    const redis = runCli(serverArgs(db, ["--redis", `redis://127.0.0.1:${port}`]));
     expect(redis.status).toBe(2);
     expect(redis.stderr).toMatch(/^dpow: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+.*fix --redis\n$/);
     const postgresUrl = `postgres://dpow:secret@127.0.0.1:${port}/dpow`;

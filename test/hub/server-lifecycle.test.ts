@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -139,32 +140,46 @@ describe("dpow server lifecycle", () => {
   });
 });
 
+/** `dpow start ARGS` with its stdout lines, once it has printed its banner; stopped after the test. */
+async function startDemo(args: string[]): Promise<{
+  banner: string;
+  lines: string[];
+  stop: (signal: NodeJS.Signals) => Promise<number | null>;
+}> {
+  const child = spawn(process.execPath, [DPOW_BIN, "start", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  // "close", not "exit": its output is then read to the end.
+  const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+  const stop = (signal: NodeJS.Signals) => {
+    child.kill(signal);
+    return exited;
+  };
+  cleanups.push(() => stop("SIGTERM"));
+  const lines: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner: ${lines.join("\n")}`)), 20_000);
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      lines.push(line);
+      if (line.startsWith("Stop with Ctrl-C")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return { banner: lines.join("\n"), lines, stop };
+}
+
+/** The demo's ready-to-paste request: its URL and body. */
+function demoRequest(banner: string): { url: string; body: string } {
+  const [, url, body] = /curl -s (\S+) -d '(.+)'$/m.exec(banner) as RegExpExecArray;
+  return { url: url as string, body: body as string };
+}
+
 describe("dpow start (all-in-one)", () => {
   it("takes free ports when its defaults are taken, and serves valid work from its local worker", async () => {
     const db = temp();
     const [http, mqttPort] = [await occupiedPort(), await occupiedPort()];
-    const child = spawn(
-      process.execPath,
-      [DPOW_BIN, "start", "--port", String(http), "--mqtt-port", String(mqttPort), "--db", db],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-    cleanups.push(() => {
-      child.kill("SIGTERM");
-      return exited;
-    });
-    const lines: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner: ${lines.join("\n")}`)), 20_000);
-      createInterface({ input: child.stdout }).on("line", (line) => {
-        lines.push(line);
-        if (line.startsWith("Stop with Ctrl-C")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    const banner = lines.join("\n");
+    const demo = await startDemo(["--port", String(http), "--mqtt-port", String(mqttPort), "--db", db]);
+    const { banner } = demo;
     expect(banner).toMatch(/development difficulty ffff000000000000/);
     expect(banner).toMatch(new RegExp(`port ${http} was taken`));
     expect(banner).toMatch(new RegExp(`port ${mqttPort} was taken`));
@@ -172,14 +187,40 @@ describe("dpow start (all-in-one)", () => {
     expect(banner).toContain(
       `npx dpow worker --payout YOUR_NANO_ADDRESS --server mqtt://client:client@${broker}`,
     );
-    const curl = lines.find((l) => l.trim().startsWith("curl")) as string;
-    const [, url, body] = /curl -s (\S+) -d '(.+)'$/.exec(curl.trim()) as RegExpExecArray;
-    const response = await fetch(url as string, { method: "POST", body });
+    const { url, body } = demoRequest(banner);
+    const response = await fetch(url, { method: "POST", body });
     const json = (await response.json()) as Record<string, string>;
-    const { hash } = JSON.parse(body as string) as { hash: string };
+    const { hash } = JSON.parse(body) as { hash: string };
     expect(json.hash, JSON.stringify(json)).toBe(hash);
     expect(workValue(parseHash(hash), parseU64(json.work, "work")) >= 0xffff000000000000n).toBe(true);
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    expect(await demo.stop("SIGTERM")).toBe(0);
+  });
+
+  it("keeps the demo key across restarts until it is rotated, and says it stopped on Ctrl-C", async () => {
+    const db = temp();
+    const args = ["--port", "0", "--mqtt-port", "0", "--db", db];
+    const apiKey = (banner: string) => /api_key (\S+)/.exec(banner)?.[1];
+
+    const first = await startDemo(args);
+    const firstKey = apiKey(first.banner);
+    expect(first.banner).toContain(`kept in ${db}.demo-key`);
+    expect(statSync(`${db}.demo-key`).mode & 0o777).toBe(0o600);
+    expect(await first.stop("SIGINT")).toBe(0);
+    expect(first.lines.slice(-2)).toEqual(["stopping…", "stopped"]);
+
+    // The first start's curl still works against the second.
+    const second = await startDemo(args);
+    expect(apiKey(second.banner)).toBe(firstKey);
+    const { body } = demoRequest(first.banner);
+    const response = await fetch(demoRequest(second.banner).url, { method: "POST", body });
+    expect(((await response.json()) as { work?: string }).work).toMatch(/^[0-9a-f]{16}$/);
+    expect(await second.stop("SIGTERM")).toBe(0);
+
+    // A key rotated by the operator no longer matches the file: the next start replaces both.
+    expect(runCli(["service", "rotate-key", "demo", "--db", db]).status).toBe(0);
+    const third = await startDemo(args);
+    const thirdKey = apiKey(third.banner);
+    expect(thirdKey).not.toBe(firstKey);
+    expect(readFileSync(`${db}.demo-key`, "utf8").trim()).toBe(thirdKey);
   });
 });

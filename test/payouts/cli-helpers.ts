@@ -1,10 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { SqliteLedger } from "../../src/hub/ledger/sqlite.js";
 import { publicKeyToAddress } from "../../src/nano/account.js";
 import { fromMultiplier, RECEIVE_THRESHOLD, SEND_THRESHOLD } from "../../src/nano/difficulty.js";
-
-const DPOW = fileURLToPath(new URL("../../bin/dpow.js", import.meta.url));
+import { DPOW_BIN } from "../helpers/cli.js";
 
 export interface CliResult {
   code: number | null;
@@ -13,9 +11,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI (`node bin/dpow.js ...`); `onSpawn` gets the child (e.g. to kill it). */
+/** Runs the built CLI (`node bin/dpow.js ...`) without blocking; `onSpawn` gets the child (e.g. to kill it). */
 export function runCli(args: string[], onSpawn?: (child: ChildProcess) => void): Promise<CliResult> {
-  const child = spawn(process.execPath, [DPOW, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [DPOW_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   onSpawn?.(child);
   let stdout = "";
   let stderr = "";

@@ -6,7 +6,14 @@ import mqtt from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
 import { SqlitePayoutStore } from "../../src/payouts/sqlite-store.js";
-import { makeChain, NANO, NanoNodeSimulator, TEST_THRESHOLDS } from "../fixtures/nano-node/index.js";
+import {
+  type ChainStep,
+  type KeyPair,
+  makeChain,
+  NANO,
+  NanoNodeSimulator,
+  TEST_THRESHOLDS,
+} from "../fixtures/nano-node/index.js";
 import { address, runCli, seedWins } from "./cli-helpers.js";
 
 const WORKERS = 8;
@@ -38,20 +45,47 @@ interface PlanDocument {
 
 async function makePlan(budget = BUDGET): Promise<{ file: string; plan: PlanDocument }> {
   const file = join(dir, "plan.json");
-  const result = await runCli([
-    "payouts",
-    "plan",
-    "--db",
-    db,
-    "--budget",
-    budget.toString(),
-    "--out",
-    file,
-    "--json",
-  ]);
+  const result = await runCli(planArgs("--budget", budget.toString(), "--out", file, "--json"));
   expect(result.stderr).toBe("");
   expect(result.code).toBe(0);
   return { file, plan: JSON.parse(result.stdout) };
+}
+
+/** `dpow payouts plan` over the test database, then `options`. */
+function planArgs(...options: string[]): string[] {
+  return ["payouts", "plan", "--db", db, ...options];
+}
+
+/** `dpow payouts run FILE` against the test database and simulated node, then `options`. */
+function runArgs(file: string, ...options: string[]): string[] {
+  return ["payouts", "run", file, "--db", db, "--node", sim.rpcUrl, ...options];
+}
+
+/** The simulator's `index`-th funded account. */
+function funded(index = 0): KeyPair {
+  const account = sim.funded[index];
+  if (!account) throw new Error(`no funded account ${index}`);
+  return account;
+}
+
+/** Options paying from `source` through a node wallet that holds its key. */
+function walletOptions(source: KeyPair): string[] {
+  return ["--wallet", sim.createWallet([source]), "--source", source.address];
+}
+
+/** Writes `source`'s secret key as hex to a private file, for `--key-file`. */
+function writeKeyFile(source: KeyPair): string {
+  const keyFile = join(dir, "key");
+  writeFileSync(keyFile, Buffer.from(source.secretKey).toString("hex"), { mode: 0o600 });
+  return keyFile;
+}
+
+/** Signs `step` on top of `key`'s chain and submits it to the simulated node; returns its hash. */
+function submitNext(key: KeyPair, step: ChainStep): string {
+  const [block] = makeChain(sim.head(key), [step], TEST_THRESHOLDS);
+  if (!block) throw new Error("no block");
+  sim.submit(block.block);
+  return block.hash;
 }
 
 /** Every send the source made since the simulator started, by destination. */
@@ -127,27 +161,12 @@ async function killUntilDone(args: string[], planId: string, kills: number, seed
 
 describe("dpow payouts run survives SIGKILL at random points", () => {
   it("wallet mode: every worker paid its share exactly once", async () => {
-    const [source] = sim.funded;
-    if (!source) throw new Error("no funded account");
-    const wallet = sim.createWallet([source]);
+    const source = funded();
     const { file, plan } = await makePlan();
     expect(plan.payments).toHaveLength(WORKERS);
     expect(plan.skipped.map((s) => s.worker)).toEqual(["nano_1thisisnotavalidaddress"]);
     const seed = Date.now() % 100_000;
-    const args = [
-      "payouts",
-      "run",
-      file,
-      "--db",
-      db,
-      "--node",
-      sim.rpcUrl,
-      "--wallet",
-      wallet,
-      "--source",
-      source.address,
-      "--yes",
-    ];
+    const args = runArgs(file, ...walletOptions(source), "--yes");
     await killUntilDone(args, plan.id, KILLS, seed);
     await expectPaidExactlyOnce(plan, source.address);
     const again = await runCli([...args, "--json"]);
@@ -156,27 +175,12 @@ describe("dpow payouts run survives SIGKILL at random points", () => {
   });
 
   it("key mode: every worker paid its share exactly once", async () => {
-    const [source] = sim.funded;
-    if (!source) throw new Error("no funded account");
-    const keyFile = join(dir, "key");
-    writeFileSync(keyFile, Buffer.from(source.secretKey).toString("hex"), { mode: 0o600 });
+    const source = funded();
+    const keyFile = writeKeyFile(source);
     const { file, plan } = await makePlan();
     const seed = Date.now() % 100_000;
     const difficulty = TEST_THRESHOLDS.send.toString(16);
-    const args = [
-      "payouts",
-      "run",
-      file,
-      "--db",
-      db,
-      "--node",
-      sim.rpcUrl,
-      "--key-file",
-      keyFile,
-      "--difficulty",
-      difficulty,
-      "--yes",
-    ];
+    const args = runArgs(file, "--key-file", keyFile, "--difficulty", difficulty, "--yes");
     await killUntilDone(args, plan.id, KILLS, seed);
     await expectPaidExactlyOnce(plan, source.address);
   });
@@ -184,19 +188,15 @@ describe("dpow payouts run survives SIGKILL at random points", () => {
 
 describe("dpow payouts run: node failures stop cleanly and resume", () => {
   it("wallet mode: a send whose answer was lost is not paid twice; another payer is refused", async () => {
-    const [source] = sim.funded;
-    if (!source) throw new Error("no funded account");
-    const wallet = sim.createWallet([source]);
+    const source = funded();
     const { file, plan } = await makePlan();
-    const args = ["payouts", "run", file, "--db", db, "--node", sim.rpcUrl, "--yes"];
-    const walletArgs = [...args, "--wallet", wallet, "--source", source.address];
+    const args = runArgs(file, "--yes");
+    const walletArgs = [...args, ...walletOptions(source)];
     sim.faults.push({ action: "send", mode: "drop-after" });
     const lost = await runCli(walletArgs);
     expect(lost.code).toBe(1);
     expect(lost.stderr).toMatch(/no answer from the node .*run the same command again to resume/);
-    const keyFile = join(dir, "key");
-    writeFileSync(keyFile, Buffer.from(source.secretKey).toString("hex"));
-    const switched = await runCli([...args, "--key-file", keyFile]);
+    const switched = await runCli([...args, "--key-file", writeKeyFile(source)]);
     expect(switched.code).toBe(1);
     expect(switched.stderr).toMatch(/is being paid by wallet .*resume it with the same options/);
     const done = await runCli(walletArgs);
@@ -205,13 +205,17 @@ describe("dpow payouts run: node failures stop cleanly and resume", () => {
   });
 
   it("key mode: a block whose process answer was lost is republished, not re-signed", async () => {
-    const [source] = sim.funded;
-    if (!source) throw new Error("no funded account");
-    const keyFile = join(dir, "key");
-    writeFileSync(keyFile, Buffer.from(source.secretKey).toString("hex"));
+    const source = funded();
+    const keyFile = writeKeyFile(source);
     const { file, plan } = await makePlan();
-    const args = ["payouts", "run", file, "--db", db, "--node", sim.rpcUrl, "--yes", "--key-file", keyFile];
-    args.push("--difficulty", TEST_THRESHOLDS.send.toString(16));
+    const args = runArgs(
+      file,
+      "--yes",
+      "--key-file",
+      keyFile,
+      "--difficulty",
+      TEST_THRESHOLDS.send.toString(16),
+    );
     sim.faults.push({ action: "process", mode: "drop-after" });
     const lost = await runCli(args);
     expect(lost.code).toBe(1);
@@ -228,45 +232,18 @@ describe("dpow payouts run: node failures stop cleanly and resume", () => {
   });
 
   it("insufficient balance stops before paying; after a top-up the same command finishes", async () => {
-    const poor = sim.funded[1];
+    const poor = funded(1);
     const genesis = sim.genesis;
-    if (!poor) throw new Error("no funded account");
-    const wallet = sim.createWallet([poor]);
     const { file, plan } = await makePlan();
-    const args = [
-      "payouts",
-      "run",
-      file,
-      "--db",
-      db,
-      "--node",
-      sim.rpcUrl,
-      "--wallet",
-      wallet,
-      "--source",
-      poor.address,
-      "--yes",
-    ];
+    const args = runArgs(file, ...walletOptions(poor), "--yes");
     const refused = await runCli(args);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
       /^dpow: insufficient balance: .* holds 5000000000000000000000000000000 raw but the plan still needs/,
     );
     expect(sendsFrom(poor.address).size).toBe(0);
-    const [topUp] = makeChain(
-      sim.head(genesis),
-      [{ type: "send", to: poor.address, amount: 10n * NANO }],
-      TEST_THRESHOLDS,
-    );
-    if (!topUp) throw new Error("no block");
-    sim.submit(topUp.block);
-    const [receive] = makeChain(
-      sim.head(poor),
-      [{ type: "receive", source: topUp.hash, amount: 10n * NANO }],
-      TEST_THRESHOLDS,
-    );
-    if (!receive) throw new Error("no block");
-    sim.submit(receive.block);
+    const topUp = submitNext(genesis, { type: "send", to: poor.address, amount: 10n * NANO });
+    submitNext(poor, { type: "receive", source: topUp, amount: 10n * NANO });
     const paid = await runCli(args);
     expect(paid.code).toBe(0);
     await expectPaidExactlyOnce(plan, poor.address);
@@ -275,25 +252,12 @@ describe("dpow payouts run: node failures stop cleanly and resume", () => {
   it("an unreachable node is a one-line error; bad options are refused", async () => {
     const { file } = await makePlan();
     await sim.close();
-    const down = await runCli([
-      "payouts",
-      "run",
-      file,
-      "--db",
-      db,
-      "--node",
-      sim.rpcUrl,
-      "--wallet",
-      "00",
-      "--source",
-      sim.funded[0]?.address ?? "",
-      "--yes",
-    ]);
+    const down = await runCli(runArgs(file, "--wallet", "00", "--source", funded().address, "--yes"));
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(
       /^dpow: no answer from the node at http:\/\/127\.0\.0\.1:\d+ to account_balance \(ECONNREFUSED\)\. Check --node;/,
     );
-    const both = await runCli(["payouts", "run", file, "--db", db, "--node", sim.rpcUrl, "--yes"]);
+    const both = await runCli(runArgs(file, "--yes"));
     expect(both.stderr).toMatch(/give either --wallet/);
     sim = await NanoNodeSimulator.start();
   });
@@ -317,27 +281,9 @@ describe("dpow payouts run: worker notifications", () => {
     );
     await observer.subscribeAsync("client/#", { qos: 1 });
     try {
-      const [source] = sim.funded;
-      if (!source) throw new Error("no funded account");
-      const wallet = sim.createWallet([source]);
       const { file, plan } = await makePlan();
       const mqttUrl = `mqtt://dpowserver:srv@127.0.0.1:${broker.port}`;
-      const result = await runCli([
-        "payouts",
-        "run",
-        file,
-        "--db",
-        db,
-        "--node",
-        sim.rpcUrl,
-        "--wallet",
-        wallet,
-        "--source",
-        source.address,
-        "--yes",
-        "--mqtt-url",
-        mqttUrl,
-      ]);
+      const result = await runCli(runArgs(file, ...walletOptions(funded()), "--yes", "--mqtt-url", mqttUrl));
       expect(result.stdout).toMatch(`${WORKERS} workers notified`);
       await vi.waitFor(() => expect(heard.size).toBe(WORKERS), { timeout: 5000 });
       // Worker i won i+1 jobs, alternately ondemand and precache (see seedWins).
@@ -357,18 +303,9 @@ describe("dpow payouts run: worker notifications", () => {
 
 describe("dpow payouts plan and history", () => {
   it("prints a table, carries over workers below --min-works, and lists history", async () => {
-    const planned = await runCli([
-      "payouts",
-      "plan",
-      "--db",
-      db,
-      "--budget",
-      "1000",
-      "--min-works",
-      "4",
-      "--out",
-      join(dir, "p.json"),
-    ]);
+    const planned = await runCli(
+      planArgs("--budget", "1000", "--min-works", "4", "--out", join(dir, "p.json")),
+    );
     expect(planned.code).toBe(0);
     expect(planned.stdout).toMatch(/^worker\s+precache\s+ondemand\s+weight\s+Nano/);
     expect(planned.stdout).toMatch(/below --min-works 4: work carries over/);
@@ -377,53 +314,27 @@ describe("dpow payouts plan and history", () => {
     );
     const history = await runCli(["payouts", "history", "--db", db, "--json"]);
     expect(JSON.parse(history.stdout)).toEqual([expect.objectContaining({ status: "open", budget: "1000" })]);
-    const fraction = await runCli([
-      "payouts",
-      "plan",
-      "--db",
-      db,
-      "--fraction",
-      "0.5",
-      "--node",
-      sim.rpcUrl,
-      "--account",
-      sim.funded[1]?.address ?? "",
-      "--json",
-      "--out",
-      join(dir, "q.json"),
-    ]);
+    const account = funded(1).address;
+    const fraction = await runCli(
+      planArgs(
+        "--fraction",
+        "0.5",
+        "--node",
+        sim.rpcUrl,
+        "--account",
+        account,
+        "--json",
+        "--out",
+        join(dir, "q.json"),
+      ),
+    );
     expect(JSON.parse(fraction.stdout).budget).toBe(((5n * NANO) / 2n).toString());
-    const noPrompt = await runCli([
-      "payouts",
-      "run",
-      join(dir, "q.json"),
-      "--db",
-      db,
-      "--node",
-      sim.rpcUrl,
-      "--wallet",
-      "00",
-      "--source",
-      sim.funded[0]?.address ?? "",
-    ]);
+    const noPrompt = await runCli(
+      runArgs(join(dir, "q.json"), "--wallet", "00", "--source", funded().address),
+    );
     expect(noPrompt.stderr).toMatch(/pass --yes/);
-    const [source] = sim.funded;
-    if (!source) throw new Error("no funded account");
-    const wallet = sim.createWallet([source]);
-    const dry = await runCli([
-      "payouts",
-      "run",
-      join(dir, "q.json"),
-      "--db",
-      db,
-      "--node",
-      sim.rpcUrl,
-      "--wallet",
-      wallet,
-      "--source",
-      source.address,
-      "--dry-run",
-    ]);
+    const source = funded();
+    const dry = await runCli(runArgs(join(dir, "q.json"), ...walletOptions(source), "--dry-run"));
     expect(dry.stdout).toMatch(/dry run: nothing sent/);
     expect(sendsFrom(source.address).size).toBe(0);
   });

@@ -111,7 +111,9 @@ describe("precache flags", () => {
     expect(() => parseDuration("soon", "--frontier-ttl")).toThrow(/--frontier-ttl must be a duration/);
     const base = TEST_THRESHOLDS.send;
     expect(precacheSettings({}, base, 8)).toBeUndefined();
-    expect(() => precacheSettings({ nodeWs: "ws://[::1]:7078" }, base, 8)).toThrow(/need --precache/);
+    expect(() => precacheSettings({ nodeWs: "ws://[::1]:7078" }, base, 8)).toThrow(
+      /--node-ws only works with --precache: add --precache/,
+    );
     expect(() => precacheSettings({ precache: true, nodeWs: "http://x" }, base, 8)).toThrow(/ws:\/\//);
     expect(() =>
       precacheSettings({ precache: true, precacheDifficulty: "ff00000000000000" }, base, 8),

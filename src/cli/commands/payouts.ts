@@ -6,7 +6,7 @@ import { addressError } from "../../nano/account.js";
 import { parseRaw } from "../../nano/block.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, hexToBytes, parseU64 } from "../../nano/hex.js";
-import { applyFraction, formatNano } from "../../payouts/amount.js";
+import { applyFraction, formatNano, parseFraction } from "../../payouts/amount.js";
 import { KeyPayer } from "../../payouts/key-payer.js";
 import { NodeRpc, NodeRpcError, NodeUnreachableError } from "../../payouts/node-rpc.js";
 import { publishSnapshots } from "../../payouts/notify.js";
@@ -20,6 +20,7 @@ import { WalletPayer } from "../../payouts/wallet-payer.js";
 import { formatWeight } from "../../payouts/weights.js";
 import { createBackend } from "../../pow/create-backend.js";
 import { action, printJson, UsageError } from "../output.js";
+import { checkUrlFlag } from "../url-flags.js";
 import { parseThreads } from "./work.js";
 
 const RESUME = "nothing is paid twice: run the same command again to resume";
@@ -82,15 +83,24 @@ interface PlanOptions {
   json?: boolean;
 }
 
-async function budgetOf(opts: PlanOptions): Promise<bigint> {
+/**
+ * The budget, checked flag by flag before anything is asked of the node: a mistyped --fraction is
+ * refused at once, not after a round trip. --fraction reads the balance when called.
+ */
+function budgetOf(opts: PlanOptions): () => Promise<bigint> {
   if ((opts.budget === undefined) === (opts.fraction === undefined)) {
     throw new UsageError("give either --budget RAW or --fraction F (with --node and --account)");
   }
-  if (opts.budget !== undefined) return parseRaw(opts.budget, "--budget");
-  if (!opts.node || !opts.account) throw new UsageError("--fraction needs --node URL and --account ADDRESS");
-  const invalid = addressError(opts.account);
+  if (opts.budget !== undefined) {
+    const budget = parseRaw(opts.budget, "--budget");
+    return async () => budget;
+  }
+  const fraction = parseFraction(opts.fraction as string);
+  const { node, account } = opts;
+  if (!node || !account) throw new UsageError("--fraction needs --node URL and --account ADDRESS");
+  const invalid = addressError(account);
   if (invalid) throw new UsageError(`--account: ${invalid}`);
-  return applyFraction(await new NodeRpc(opts.node).balance(opts.account), opts.fraction as string);
+  return async () => applyFraction(await new NodeRpc(node).balance(account), fraction);
 }
 
 async function plan(opts: PlanOptions): Promise<void> {
@@ -101,8 +111,9 @@ async function plan(opts: PlanOptions): Promise<void> {
     const invalid = addressError(address);
     if (invalid) throw new UsageError(`--exclude ${address}: ${invalid}`);
   }
-  const budget = await budgetOf(opts);
+  const budgetFromFlags = budgetOf(opts);
   const created = await withStore(opts.db, async (store) => {
+    const budget = await budgetFromFlags();
     const built = buildPlan(await store.unpaidWork(), { budget, minWorks, exclude: opts.exclude });
     if (built.items.length > 0) await store.savePlan(built);
     return built;
@@ -208,6 +219,7 @@ function progressLine(done: number, total: number, item: StoredItem, hash: strin
 
 async function run(planArg: string, opts: RunOptions): Promise<void> {
   const planId = planIdFrom(planArg);
+  checkUrlFlag("--mqtt-url", opts.mqttUrl); // before paying, not at the notification after it
   const rpc = new NodeRpc(opts.node);
   await withStore(opts.db, async (store) => {
     const payer = await makePayer(opts, store, rpc);

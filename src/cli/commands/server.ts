@@ -15,6 +15,7 @@ import { formatU64, parseU64 } from "../../nano/hex.js";
 import { redactUrl } from "../../protocol/redact-url.js";
 import { action, UsageError } from "../output.js";
 import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
+import { checkUrlFlag } from "../url-flags.js";
 
 export interface ServerOptions extends PrecacheFlags {
   port: string;
@@ -65,6 +66,9 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
   if (opts.localWorker && opts.mqttUrl !== undefined) {
     throw new UsageError("--local-worker runs on the embedded broker; it cannot be combined with --mqtt-url");
   }
+  checkUrlFlag("--mqtt-url", opts.mqttUrl);
+  checkUrlFlag("--redis", opts.redis);
+  checkUrlFlag("--postgres", opts.postgres);
   const payoutProblem = addressError(opts.workerPayout);
   if (payoutProblem !== null)
     throw new UsageError(`--worker-payout is not a valid Nano address: ${payoutProblem}`);
@@ -115,19 +119,21 @@ export function launchAdvice(err: unknown, host: string): unknown {
   return err;
 }
 
-/** Runs until SIGTERM or SIGINT, then shuts down cleanly and exits 0. */
-export function stopOnSignal(running: RunningServer, logger: Logger, extra?: () => Promise<void>): void {
+/**
+ * Runs until SIGTERM or SIGINT, then shuts down cleanly and exits 0. `say` also tells a person at
+ * the terminal, whose log level may hide the log lines (`dpow start` logs warnings only).
+ */
+export function stopOnSignal(running: RunningServer, logger: Logger, say?: (line: string) => void): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    (async () => {
-      await extra?.();
-      await running.close();
-    })().then(
+    say?.("stopping…");
+    running.close().then(
       () => {
         logger.info("stopped");
+        say?.("stopped");
         process.exit(0);
       },
       (err: unknown) => {

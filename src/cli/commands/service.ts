@@ -3,6 +3,7 @@ import { openLedger } from "../../hub/ledger/open.js";
 import { type Ledger, LedgerError, type ServiceRecord, type ServiceSettings } from "../../hub/ports.js";
 import { addService, rotateServiceKey, updateService } from "../../hub/service-admin.js";
 import { action, printJson, UsageError } from "../output.js";
+import { checkUrlFlag } from "../url-flags.js";
 
 interface DbOption {
   db: string;
@@ -21,6 +22,7 @@ interface SettingOptions extends DbOption {
 
 /** Opens the ledger, runs `task`, closes it; ledger refusals become one-line errors. */
 async function withLedger<T>(opts: DbOption, task: (ledger: Ledger) => Promise<T>): Promise<T> {
+  checkUrlFlag("--postgres", opts.postgres);
   const ledger = await openLedger({ db: opts.db, postgresUrl: opts.postgres });
   try {
     return await task(ledger);

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
+import { apiKeyMatches } from "../../hub/api-keys.js";
 import {
   createLogger,
   launchServer,
@@ -15,15 +17,47 @@ import { hubOptions, launchAdvice, type ServerOptions, serverConfig, stopOnSigna
 
 const DEMO_SERVICE = "demo";
 
-/** The demo service's key: created on first run, re-keyed on every later one (only a hash is stored). */
+/** Where the demo key is kept: next to the ledger, which stores only its hash. */
+function demoKeyFile(db: string): string | undefined {
+  return db === ":memory:" ? undefined : `${db}.demo-key`;
+}
+
+/**
+ * The demo service's key, the same at every start so a printed curl keeps working: reused from its
+ * file while it matches the ledger; created, or replaced (after `dpow service rotate-key demo`, or a
+ * lost file), otherwise.
+ */
 async function demoKey(db: string): Promise<string> {
+  const file = demoKeyFile(db);
   const ledger = new SqliteLedger(db);
   try {
-    if (await ledger.service(DEMO_SERVICE)) return await rotateServiceKey(ledger, DEMO_SERVICE);
-    return (await addService(ledger, DEMO_SERVICE, { display: "Demo service (npm start)" })).apiKey;
+    const service = await ledger.service(DEMO_SERVICE);
+    const saved = file === undefined ? undefined : savedKey(file);
+    if (service && saved !== undefined && apiKeyMatches(saved, service.keyHash)) return saved;
+    const apiKey = service
+      ? await rotateServiceKey(ledger, DEMO_SERVICE)
+      : (await addService(ledger, DEMO_SERVICE, { display: "Demo service (npm start)" })).apiKey;
+    if (file !== undefined) {
+      writeFileSync(file, `${apiKey}\n`, { mode: 0o600 });
+      chmodSync(file, 0o600); // the mode above applies only to a new file
+    }
+    return apiKey;
   } finally {
     await ledger.close();
   }
+}
+
+function savedKey(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    return undefined; // missing or unreadable: a new key replaces it
+  }
+}
+
+function keyNote(db: string): string {
+  const file = demoKeyFile(db);
+  return file === undefined ? "a new key at every start" : `kept in ${file}, the same at every start`;
 }
 
 /** Launches on the asked ports, moving to free ones when they are taken (unlike `dpow server`). */
@@ -64,7 +98,7 @@ async function start(opts: ServerOptions): Promise<void> {
     `  service API   ${http}/service/  (WebSocket ws://${config.host}:${running.httpPort}/service_ws/)`,
     `  MQTT broker   mqtt://${config.host}:${running.mqttPort}  (workers log in as client / ${opts.clientPassword === "client" ? "client" : "<--client-password>"})`,
     `  local worker  1 CPU thread, payout ${config.localWorker?.payout}`,
-    `  demo service  user "${DEMO_SERVICE}", api_key ${apiKey}  (a new key at every start)`,
+    `  demo service  user "${DEMO_SERVICE}", api_key ${apiKey}  (${keyNote(config.db)})`,
     `  ledger        ${config.db}`,
     "",
     "Request work:",
@@ -76,7 +110,7 @@ async function start(opts: ServerOptions): Promise<void> {
     "Stop with Ctrl-C.",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
-  stopOnSignal(running, logger);
+  stopOnSignal(running, logger, (line) => process.stdout.write(`${line}\n`));
 }
 
 export function registerStart(program: Command): void {

@@ -15,7 +15,7 @@ interface ValidateOptions {
 }
 
 /** Parses --difficulty / --multiplier (mutually exclusive) into a threshold, or undefined if neither. */
-export function thresholdOption(opts: { difficulty?: string; multiplier?: string }): bigint | undefined {
+function thresholdOption(opts: { difficulty?: string; multiplier?: string }): bigint | undefined {
   if (opts.difficulty !== undefined && opts.multiplier !== undefined) {
     throw new UsageError("give --difficulty or --multiplier, not both");
   }

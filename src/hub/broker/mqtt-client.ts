@@ -6,6 +6,7 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { redactUrl } from "../../protocol/redact-url.js";
+import { hasUrlScheme, URL_SCHEMES } from "../../protocol/url-scheme.js";
 import { type Broker, type MessageHandler, type PublishOptions, StoreUnreachableError } from "../ports.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
 import { topicMatches } from "./topic-filter.js";
@@ -35,7 +36,7 @@ export async function connectExternalBroker(
 ): Promise<ExternalBroker> {
   const logger = options.logger ?? silentLogger;
   const where = redactUrl(url);
-  if (!/^(mqtts?|wss?):\/\/[^/]/.test(url)) {
+  if (!hasUrlScheme(url, URL_SCHEMES.mqtt)) {
     throw new StoreUnreachableError(
       `MQTT broker URL must look like mqtt://dpowserver:PASSWORD@host:1883, got ${where}; fix --mqtt-url`,
     );
@@ -112,6 +113,8 @@ function firstConnection(client: MqttClient, where: string, timeoutMs: number): 
     const onError = (err: Error & { code?: unknown }) => {
       const refused = typeof err.code === "number" ? REFUSED.get(err.code) : undefined;
       if (refused) fail(`${refused} (check the user name and password in the URL)`);
+      // Nothing listens there: waiting cannot help (a slow broker that does listen keeps the timeout).
+      else if (err.code === "ECONNREFUSED") fail("connection refused (nothing listens on that port)");
       lastError = `; last error: ${err.message}`;
     };
     const timer = setTimeout(

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { CachedWork, Coordinator, Job, OpenJobRequest } from "../ports.js";
 import { ExpiringMap } from "./expiring-map.js";
+import { newJob } from "./new-job.js";
 
 export interface MemoryCoordinatorOptions {
   /** Most hashes whose work is kept. */
@@ -47,14 +47,7 @@ export class MemoryCoordinator implements Coordinator {
       this.jobs.set(request.hash, open, request.ttlMs);
       return { job: open, created: false };
     }
-    const job: Job = {
-      id: randomUUID(),
-      hash: request.hash,
-      type: request.type,
-      difficulty: request.difficulty,
-      service: request.service,
-      openedAt: this.now(),
-    };
+    const job = newJob(request, this.now());
     this.jobs.set(request.hash, job, request.ttlMs);
     return { job, created: true };
   }

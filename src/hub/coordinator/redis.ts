@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { formatU64 } from "../../nano/hex.js";
 import { redactUrl } from "../../protocol/redact-url.js";
@@ -11,6 +10,7 @@ import {
   StoreUnreachableError,
 } from "../ports.js";
 import { CLAIM_TTL_MS, DEFAULT_CACHE_TTL_MS, DEFAULT_FRONTIER_TTL_MS } from "./memory.js";
+import { newJob } from "./new-job.js";
 import { CACHE_WORK, CLOSE_JOB, COUNT_OPEN_JOBS, OPEN_JOB } from "./redis-scripts.js";
 
 export interface RedisCoordinatorOptions {
@@ -68,14 +68,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async openJob(request: OpenJobRequest): Promise<{ job: Job; created: boolean }> {
-    const job: Job = {
-      id: randomUUID(),
-      hash: request.hash,
-      type: request.type,
-      difficulty: request.difficulty,
-      service: request.service,
-      openedAt: Date.now(),
-    };
+    const job = newJob(request, Date.now());
     const reply = (await OPEN_JOB.run(
       this.redis,
       [this.key("job", request.hash), this.key("jobs")],

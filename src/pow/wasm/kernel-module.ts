@@ -62,6 +62,18 @@ function varyingNodes(nodes: Node[]): Operand[] {
   return ids;
 }
 
+/** Emits a rotr, add or xor node in scalar i64, its operands pushed by `push`; other nodes emit nothing. */
+function scalarOp(f: FunctionBody, node: Node, push: (o: Operand) => void): void {
+  if (node.op === "rotr") {
+    push(node.a);
+    f.i64(BigInt(node.bits)).op(OP.i64Rotr);
+  } else if (node.op === "add" || node.op === "xor") {
+    push(node.a);
+    push(node.b);
+    f.op(node.op === "add" ? OP.i64Add : OP.i64Xor);
+  }
+}
+
 /** Emits the uniform (once per call) nodes as scalar i64 locals; returns node -> local. */
 function emitUniform(f: FunctionBody, nodes: Node[]): Map<Operand, number> {
   const local = new Map<Operand, number>();
@@ -72,16 +84,8 @@ function emitUniform(f: FunctionBody, nodes: Node[]): Map<Operand, number> {
   };
   nodes.forEach((node, id) => {
     if (isVarying(node) || node.op === "const" || node.op === "nonce") return;
-    if (node.op === "root") {
-      f.i32(0).memory(OP.i64Load, MEMORY.root + 8 * node.word);
-    } else if (node.op === "rotr") {
-      push(node.a);
-      f.i64(BigInt(node.bits)).op(OP.i64Rotr);
-    } else {
-      push(node.a);
-      push(node.b);
-      f.op(node.op === "add" ? OP.i64Add : OP.i64Xor);
-    }
+    if (node.op === "root") f.i32(0).memory(OP.i64Load, MEMORY.root + 8 * node.word);
+    else scalarOp(f, node, push);
     const l = f.local("i64");
     f.set(l);
     local.set(id, l);
@@ -113,15 +117,7 @@ function scalarLane(
   return {
     push,
     emit(id) {
-      const node = nodes[id] as Node;
-      if (node.op === "rotr") {
-        push(node.a);
-        f.i64(BigInt(node.bits)).op(OP.i64Rotr);
-      } else if (node.op === "add" || node.op === "xor") {
-        push(node.a);
-        push(node.b);
-        f.op(node.op === "add" ? OP.i64Add : OP.i64Xor);
-      }
+      scalarOp(f, nodes[id] as Node, push);
       const l = f.local("i64");
       f.set(l);
       values.set(id, l);

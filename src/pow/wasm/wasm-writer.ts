@@ -7,7 +7,7 @@
 export type ValType = "i32" | "i64" | "v128";
 const TYPE_CODE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, v128: 0x7b };
 
-export function uleb(value: number | bigint): number[] {
+function uleb(value: number | bigint): number[] {
   let v = BigInt(value);
   const out: number[] = [];
   do {
@@ -19,7 +19,7 @@ export function uleb(value: number | bigint): number[] {
   return out;
 }
 
-export function sleb(value: number | bigint): number[] {
+function sleb(value: number | bigint): number[] {
   let v = BigInt(value);
   const out: number[] = [];
   for (;;) {
@@ -32,7 +32,7 @@ export function sleb(value: number | bigint): number[] {
 }
 
 /** A u64 as the signed value i64.const takes. */
-export function i64Bits(value: bigint): bigint {
+function i64Bits(value: bigint): bigint {
   return BigInt.asIntN(64, value);
 }
 

@@ -19,7 +19,13 @@ export interface LedgerStore {
   dispose(): Promise<void>;
 }
 
-const win = (jobId: string, worker: string, type: Win["type"] = "ondemand", hash = "AB".repeat(32)): Win => ({
+/** A win of `worker` on job `jobId`, at the send difficulty. */
+export const win = (
+  jobId: string,
+  worker: string,
+  type: Win["type"] = "ondemand",
+  hash = "AB".repeat(32),
+): Win => ({
   jobId,
   hash,
   type,
