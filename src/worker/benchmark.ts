@@ -7,7 +7,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { expectedHashes, fromMultiplier } from "../nano/difficulty.js";
+import { formatU64 } from "../nano/hex.js";
 import type { WorkBackend } from "../pow/backend.js";
+import { formatDuration, formatHashRate } from "./format.js";
 
 export interface BenchmarkResult {
   /** Estimated hashes per second. */
@@ -54,4 +56,16 @@ export async function benchmark(backend: WorkBackend, durationMs: number): Promi
 /** Expected seconds per job at `threshold` for a backend hashing at `hashRate`. */
 export function expectedSeconds(threshold: bigint, hashRate: number): number {
   return expectedHashes(threshold) / hashRate;
+}
+
+/**
+ * The line a volunteer reads when the hub's first job at `difficulty` arrives: the start-up line
+ * can only speak of the live thresholds, since the hub's difficulty is known once it sends a job.
+ */
+export function hubDifficultyNote(difficulty: bigint, hashRate: number | null): string {
+  const hub = `hub difficulty ${formatU64(difficulty)}`;
+  if (hashRate === null)
+    return `${hub}: expected time per job unknown until this backend's speed is measured`;
+  const seconds = formatDuration(expectedSeconds(difficulty, hashRate));
+  return `${hub}: expected ~${seconds} per job at ~${formatHashRate(hashRate)}`;
 }

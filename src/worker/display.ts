@@ -3,6 +3,7 @@
  * plain timestamped lines (for systemd, Docker, files); or JSON lines (pino) for log collectors.
  */
 import { pino } from "pino";
+import { formatU64 } from "../nano/hex.js";
 import { formatDuration, formatHashRate } from "./format.js";
 import type { WorkerLog, WorkerStatus } from "./worker.js";
 
@@ -29,6 +30,8 @@ export function formatStatusLine(status: WorkerStatus, now: number): string {
   parts.push(
     status.active ? `working on ${status.active.hash.slice(0, 8)}… (${status.active.type})` : "idle",
   );
+  // Last, so a narrow terminal cuts it first (StatusLine trims the end).
+  if (status.hubDifficulty !== null) parts.push(`difficulty ${formatU64(status.hubDifficulty)}`);
   return parts.join(" | ");
 }
 

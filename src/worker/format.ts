@@ -12,6 +12,7 @@ export function formatHashRate(hashesPerSecond: number): string {
 }
 
 export function formatDuration(seconds: number): string {
+  if (seconds < 0.0005) return "<1 ms";
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 120) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)} min`;

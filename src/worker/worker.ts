@@ -20,6 +20,7 @@ import {
   type WorkType,
   workTypeOf,
 } from "../protocol/topics.js";
+import { hubDifficultyNote } from "./benchmark.js";
 import {
   type Connection,
   DEFAULT_RECONNECT,
@@ -87,6 +88,8 @@ export interface WorkerStatus {
   lastReward: { hash: string; at: number } | null;
   /** Hashes per second: measured on solved jobs, or the initial estimate until then. */
   hashRate: number | null;
+  /** Difficulty of the latest job from the hub. */
+  hubDifficulty: bigint | null;
 }
 
 export interface RunningWorker {
@@ -97,6 +100,13 @@ export interface RunningWorker {
   /** Aborts the running job, disconnects and closes the backend. Safe to call twice. */
   stop(): Promise<void>;
 }
+
+/**
+ * Distinct job difficulties whose expected time per job is logged, per run. A hub sends one or two
+ * (receive, send) plus what services ask for; the first few tell the volunteer what to expect,
+ * more would only fill the log.
+ */
+export const DIFFICULTIES_ANNOUNCED = 4;
 
 const silentLog: WorkerLog = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -148,6 +158,8 @@ class Worker implements RunningWorker {
   private lastReward: WorkerStatus["lastReward"] = null;
   private solved = { hashes: 0, seconds: 0 };
   private readonly initialHashRate: number | null;
+  private readonly difficultiesAnnounced = new Set<bigint>();
+  private hubDifficulty: bigint | null = null;
 
   constructor(options: WorkerOptions) {
     this.payout = options.payout;
@@ -208,6 +220,7 @@ class Worker implements RunningWorker {
       credits: this.credits ? { ...this.credits } : null,
       lastReward: this.lastReward ? { ...this.lastReward } : null,
       hashRate: measured ?? this.initialHashRate,
+      hubDifficulty: this.hubDifficulty,
     };
   }
 
@@ -279,6 +292,7 @@ class Worker implements RunningWorker {
       return;
     }
     const { hash, difficulty } = parsed.value;
+    this.onHubDifficulty(difficulty);
     const outcome = this.queue.offer({ hash, type, difficulty, receivedAt: Date.now() });
     if (outcome.kind === "queued" && outcome.shed) {
       this.log.warn(
@@ -290,6 +304,16 @@ class Worker implements RunningWorker {
     }
     this.changed();
     this.pump();
+  }
+
+  /** Remembers the hub's latest difficulty and, for the first few distinct ones, says what to expect. */
+  private onHubDifficulty(difficulty: bigint): void {
+    this.hubDifficulty = difficulty;
+    const seen = this.difficultiesAnnounced;
+    if (seen.has(difficulty) || seen.size >= DIFFICULTIES_ANNOUNCED) return;
+    seen.add(difficulty);
+    const hashRate = this.status().hashRate;
+    this.log.info({ difficulty: formatU64(difficulty), hashRate }, hubDifficultyNote(difficulty, hashRate));
   }
 
   private onCancel(payload: Buffer): void {

@@ -92,6 +92,8 @@ describe("dpow worker: process lifecycle", () => {
     await proc.waitForLine(/hub is online/);
     const easy = randomHash();
     await hub.work("ondemand", easy, EASY);
+    // The benchmark's rate tells what a job at the hub's difficulty costs, before any job is solved.
+    await proc.waitForLine(/hub difficulty ffc0000000000000: expected ~.+ per job at ~[\d.]+ [kMG]?H\/s/);
     expect((await hub.result(easy, EASY)).address).toBe(payout);
     await proc.waitForLine(/solved ondemand .* result sent/);
 

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { SEND_THRESHOLD } from "../../src/nano/index.js";
 import { createBackend } from "../../src/pow/create-backend.js";
-import { benchmark, expectedSeconds } from "../../src/worker/benchmark.js";
+import { benchmark, expectedSeconds, hubDifficultyNote } from "../../src/worker/benchmark.js";
 import { formatStatusLine, StatusLine } from "../../src/worker/display.js";
 import { parseFeedback } from "../../src/worker/feedback.js";
 import { formatDuration, formatHashRate } from "../../src/worker/format.js";
@@ -20,6 +20,7 @@ const idle: WorkerStatus = {
   credits: null,
   lastReward: null,
   hashRate: null,
+  hubDifficulty: null,
 };
 
 describe("what a volunteer sees", () => {
@@ -28,6 +29,7 @@ describe("what a volunteer sees", () => {
     expect(formatHashRate(25_300_000)).toBe("25.3 MH/s");
     expect(formatHashRate(4.2e9)).toBe("4.20 GH/s");
     expect(formatDuration(0.0021)).toBe("2 ms");
+    expect(formatDuration(0.0001)).toBe("<1 ms");
     expect(formatDuration(21.4)).toBe("21 s");
     expect(formatDuration(600)).toBe("10 min");
     expect(formatDuration(3 * 3600)).toBe("3.0 h");
@@ -45,9 +47,10 @@ describe("what a volunteer sees", () => {
       credits: { precache: 1, ondemand: 3 },
       lastReward: { hash: "00".repeat(32), at: now - 12_000 },
       hashRate: 25_300_000,
+      hubDifficulty: 0xfffffe0000000000n,
     };
     expect(formatStatusLine(busy, now)).toBe(
-      "hub online | ~25.3 MH/s | done 5 | accepted 4 | cancelled 1 | credits 3 on-demand/1 precache | last reward 12 s ago | queue 2 | working on ABCDEF12… (ondemand)",
+      "hub online | ~25.3 MH/s | done 5 | accepted 4 | cancelled 1 | credits 3 on-demand/1 precache | last reward 12 s ago | queue 2 | working on ABCDEF12… (ondemand) | difficulty fffffe0000000000",
     );
     expect(formatStatusLine({ ...idle, hubOnline: false }, now)).toMatch(
       /^hub OFFLINE \(no heartbeat\) \| rate \?/,
@@ -110,5 +113,14 @@ describe("start-up benchmark", () => {
     expect(result.hashRate).toBeGreaterThan(0);
     // 2^29 expected hashes at the send threshold: one second at 2^29 H/s.
     expect(expectedSeconds(SEND_THRESHOLD, 2 ** 29)).toBe(1);
+  });
+
+  it("says what a job at the hub's difficulty costs, or that the speed is not known yet", () => {
+    expect(hubDifficultyNote(SEND_THRESHOLD, 2 ** 29)).toBe(
+      "hub difficulty fffffff800000000: expected ~1.0 s per job at ~536.9 MH/s",
+    );
+    expect(hubDifficultyNote(SEND_THRESHOLD, null)).toBe(
+      "hub difficulty fffffff800000000: expected time per job unknown until this backend's speed is measured",
+    );
   });
 });

@@ -6,8 +6,10 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
+import { formatU64, U64_MAX } from "../../src/nano/index.js";
 import { createBackend } from "../../src/pow/create-backend.js";
 import { type RunningWorker, startWorker, type WorkerOptions } from "../../src/worker/index.js";
+import { DIFFICULTIES_ANNOUNCED } from "../../src/worker/worker.js";
 import { type RunningMosquitto, startMosquitto } from "../broker/mosquitto.js";
 import { freePort } from "../helpers/ports.js";
 import { serviceAvailable } from "../helpers/services.js";
@@ -120,6 +122,30 @@ describe.each(brokers)("worker on the %s", (_name, startBroker) => {
     }
     const status = await waitForStatus(running, "3 jobs done", (s) => s.done === 3);
     expect(status).toMatchObject({ queued: 0, active: null, cancelled: 0, failed: 0 });
+  });
+
+  it("says once per hub difficulty, for the first few, how long a job there takes", async () => {
+    const log = memoryLog();
+    const running = await worker({ log });
+    // EASY (2^10 expected hashes), then 2^9, 2^8, ...: distinct, and each solved at once.
+    const difficulties = Array.from(
+      { length: DIFFICULTIES_ANNOUNCED + 1 },
+      (_, i) => (EASY << BigInt(i)) & U64_MAX,
+    );
+    const jobs = [EASY, EASY, ...difficulties, EASY];
+    for (const difficulty of jobs) {
+      const hash = randomHash();
+      await hub.work("ondemand", hash, difficulty);
+      await hub.result(hash, difficulty);
+      await waitForStatus(running, "the job's difficulty shown", (s) => s.hubDifficulty === difficulty);
+    }
+    const notes = log.lines.filter((l) => l.startsWith("info hub difficulty "));
+    const announced = difficulties.slice(0, DIFFICULTIES_ANNOUNCED).map(formatU64);
+    expect(notes.map((l) => l.split(" ")[3])).toEqual(announced.map((d) => `${d}:`));
+    // No speed known before the first job is solved; measured on solved jobs from then on.
+    expect(notes[0]).toMatch(/: expected time per job unknown until this backend's speed is measured$/);
+    for (const note of notes.slice(1))
+      expect(note).toMatch(/: expected ~(<1 ms|[\d.]+ m?s) per job at ~[\d.]+ [kMG]?H\/s$/);
   });
 
   it("ignores a duplicate job and solves it once", async () => {
