@@ -1,7 +1,7 @@
 /**
  * The payouts module's port onto the ledger: the wins not paid yet, and durable records of payout
- * plans and of every payment made. SQLite for the embedded hub (sqlite-store.ts); the same shape
- * suits Postgres.
+ * plans and of every payment made. SQLite for the embedded hub (sqlite-store.ts), PostgreSQL for a
+ * scaled-out one (postgres-store.ts); both answer the same contract (test/payouts/store-contract.ts).
  */
 
 /** One worker's unpaid wins, counted by type and weighted by difficulty (see weights.ts). */

@@ -33,7 +33,8 @@ export async function runPlan(
   hooks: RunHooks = {},
 ): Promise<{ outcome: RunOutcome; plan: StoredPlan }> {
   const plan = await store.plan(planId);
-  if (!plan) throw new PayoutStateError(`no payout plan ${planId} in this database (wrong --db?)`);
+  if (!plan)
+    throw new PayoutStateError(`no payout plan ${planId} in this ledger (wrong --db or --postgres?)`);
   if (plan.status === "superseded") {
     throw new PayoutStateError(`payout plan ${planId} was replaced by a newer plan; run that one instead`);
   }

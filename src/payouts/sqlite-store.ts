@@ -1,19 +1,18 @@
 import type Database from "better-sqlite3";
 import { openSqlite } from "../hub/ledger/sqlite-open.js";
 import { migrate } from "../hub/ledger/sqlite-schema.js";
-import { parseU64 } from "../nano/hex.js";
+import type { PayoutStore, Plan, PlanStatus, StoredPlan, UnpaidWork } from "./ports.js";
 import {
-  type ItemStatus,
-  PayoutStateError,
-  type PayoutStore,
-  type Plan,
-  type PlanStatus,
-  type StoredItem,
-  type StoredPlan,
-  type UnpaidWork,
-  type WorkerWork,
-} from "./ports.js";
-import { winWeight } from "./weights.js";
+  changedUnderRun,
+  type ItemRow,
+  noPlan,
+  paidByAnother,
+  partlyPaid,
+  stillUnpaid,
+  toItem,
+  unpaidFromGroups,
+  type WinGroupRow,
+} from "./store-rows.js";
 
 /**
  * The payouts tables, next to the hub's in the same file. Created idempotently here and not in the
@@ -59,20 +58,6 @@ interface PlanRow {
   skipped: string;
 }
 
-interface ItemRow {
-  worker: string;
-  amount: string;
-  precache: number;
-  ondemand: number;
-  weight: string;
-  snapshot_precache: number;
-  snapshot_ondemand: number;
-  status: ItemStatus;
-  block_hash: string | null;
-  block_json: string | null;
-  paid_at: number | null;
-}
-
 /** Each worker is paid for wins after the last plan that paid it and was completed. */
 const UNPAID_WINS = `
   WITH paid AS (
@@ -103,30 +88,7 @@ export class SqlitePayoutStore implements PayoutStore {
         const { max } = this.db.prepare("SELECT COALESCE(MAX(id), 0) AS max FROM wins").get() as {
           max: number;
         };
-        const rows = this.db.prepare(UNPAID_WINS).all(max) as Array<{
-          worker: string;
-          type: "precache" | "ondemand";
-          difficulty: string;
-          n: number;
-          unpaid: number;
-        }>;
-        const workers = new Map<string, WorkerWork>();
-        for (const row of rows) {
-          const w = workers.get(row.worker) ?? {
-            worker: row.worker,
-            precache: 0,
-            ondemand: 0,
-            weight: 0n,
-            lifetimePrecache: 0,
-            lifetimeOndemand: 0,
-          };
-          w[row.type] += row.unpaid;
-          w[row.type === "precache" ? "lifetimePrecache" : "lifetimeOndemand"] += row.n;
-          w.weight += winWeight(parseU64(row.difficulty, "difficulty")) * BigInt(row.unpaid);
-          workers.set(row.worker, w);
-        }
-        const unpaid = [...workers.values()].filter((w) => w.precache + w.ondemand > 0);
-        return { throughWinId: max, workers: unpaid.sort((a, b) => a.worker.localeCompare(b.worker)) };
+        return unpaidFromGroups(max, this.db.prepare(UNPAID_WINS).all(max) as WinGroupRow[]);
       })
       .deferred();
   }
@@ -146,11 +108,7 @@ export class SqlitePayoutStore implements PayoutStore {
         for (const open of this.db.prepare("SELECT id FROM payout_plans WHERE status = 'open'").all() as {
           id: string;
         }[]) {
-          if (this.attempted(open.id) > 0) {
-            throw new PayoutStateError(
-              `payout plan ${open.id} is partly paid: finish it with \`dpow payouts run ${open.id}\` before planning the next`,
-            );
-          }
+          if (this.attempted(open.id) > 0) throw partlyPaid(open.id);
           this.db.prepare("UPDATE payout_plans SET status = 'superseded' WHERE id = ?").run(open.id);
         }
         this.db
@@ -196,11 +154,9 @@ export class SqlitePayoutStore implements PayoutStore {
         const row = this.db.prepare("SELECT payer FROM payout_plans WHERE id = ?").get(planId) as
           | { payer: string | null }
           | undefined;
-        if (!row) throw new PayoutStateError(`no payout plan ${planId}`);
+        if (!row) throw noPlan(planId);
         if (row.payer !== null && row.payer !== payer && this.attempted(planId) > 0) {
-          throw new PayoutStateError(
-            `payout plan ${planId} is being paid by ${row.payer}; resume it with the same options (another payer could pay twice)`,
-          );
+          throw paidByAnother(planId, row.payer);
         }
         this.db.prepare("UPDATE payout_plans SET payer = ? WHERE id = ?").run(payer, planId);
       })
@@ -247,8 +203,7 @@ export class SqlitePayoutStore implements PayoutStore {
         const { unpaid } = this.db
           .prepare("SELECT COUNT(*) AS unpaid FROM payout_items WHERE plan_id = ? AND status != 'paid'")
           .get(planId) as { unpaid: number };
-        if (unpaid > 0)
-          throw new PayoutStateError(`payout plan ${planId} still has ${unpaid} unpaid payments`);
+        if (unpaid > 0) throw stillUnpaid(planId, unpaid);
         this.db
           .prepare(
             "UPDATE payout_plans SET status = 'complete', completed_at = ? WHERE id = ? AND status = 'open'",
@@ -279,9 +234,7 @@ export class SqlitePayoutStore implements PayoutStore {
 
   private updateItem(sql: string, ...params: unknown[]): void {
     if (this.db.prepare(sql).run(...params).changes === 0) {
-      throw new PayoutStateError(
-        `the payment to ${String(params.at(-1))} changed under this run (is another \`dpow payouts run ${String(params.at(-2))}\` running?); let it finish, then run again`,
-      );
+      throw changedUnderRun(String(params.at(-2)), String(params.at(-1)));
     }
   }
 
@@ -301,20 +254,4 @@ export class SqlitePayoutStore implements PayoutStore {
       items: items.map(toItem),
     };
   }
-}
-
-function toItem(row: ItemRow): StoredItem {
-  return {
-    worker: row.worker,
-    amount: BigInt(row.amount),
-    precache: row.precache,
-    ondemand: row.ondemand,
-    weight: BigInt(row.weight),
-    snapshotPrecache: row.snapshot_precache,
-    snapshotOndemand: row.snapshot_ondemand,
-    status: row.status,
-    blockHash: row.block_hash,
-    blockJson: row.block_json,
-    paidAt: row.paid_at,
-  };
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { SqliteLedger } from "../../src/hub/ledger/sqlite.js";
+import type { Ledger } from "../../src/hub/ports.js";
 import { publicKeyToAddress } from "../../src/nano/account.js";
 import { fromMultiplier, RECEIVE_THRESHOLD, SEND_THRESHOLD } from "../../src/nano/difficulty.js";
 import { DPOW_BIN } from "../helpers/cli.js";
@@ -34,6 +35,12 @@ export const address = (n: number) => publicKeyToAddress(new Uint8Array(32).fill
 /** Records wins for `workers` workers (worker i wins i+1 times at varied difficulties) and one invalid address. */
 export async function seedWins(db: string, workers: number): Promise<void> {
   const ledger = new SqliteLedger(db);
+  await recordSeedWins(ledger, workers);
+  await ledger.close();
+}
+
+/** seedWins through any hub ledger (e.g. Postgres); the caller closes it. */
+export async function recordSeedWins(ledger: Ledger, workers: number): Promise<void> {
   const difficulties = [SEND_THRESHOLD, RECEIVE_THRESHOLD, fromMultiplier(2, SEND_THRESHOLD)];
   let job = 0;
   const record = (worker: string, n: number) =>
@@ -49,5 +56,4 @@ export async function seedWins(db: string, workers: number): Promise<void> {
     });
   for (let i = 0; i < workers; i++) for (let n = 0; n <= i; n++) await record(address(i + 10), n);
   await record("nano_1thisisnotavalidaddress", 0);
-  await ledger.close();
 }

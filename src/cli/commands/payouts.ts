@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { connectExternalBroker } from "../../hub/broker/mqtt-client.js";
 import { addressError } from "../../nano/account.js";
 import { parseRaw } from "../../nano/block.js";
@@ -13,7 +13,14 @@ import { publishSnapshots } from "../../payouts/notify.js";
 import { InsufficientBalanceError, type Payer } from "../../payouts/payer.js";
 import { buildPlan, planTotal } from "../../payouts/plan.js";
 import { planDocument, planIdFrom, writePlanFile } from "../../payouts/plan-file.js";
-import { PayoutStateError, type Plan, type StoredItem, type StoredPlan } from "../../payouts/ports.js";
+import {
+  PayoutStateError,
+  type PayoutStore,
+  type Plan,
+  type StoredItem,
+  type StoredPlan,
+} from "../../payouts/ports.js";
+import { PostgresPayoutStore } from "../../payouts/postgres-store.js";
 import { type RunSummary, runPlan } from "../../payouts/run.js";
 import { SqlitePayoutStore } from "../../payouts/sqlite-store.js";
 import { WalletPayer } from "../../payouts/wallet-payer.js";
@@ -52,8 +59,18 @@ function payoutAction<A extends unknown[]>(fn: (...args: A) => Promise<void>, pa
   });
 }
 
-async function withStore<T>(db: string, task: (store: SqlitePayoutStore) => Promise<T>): Promise<T> {
-  const store = new SqlitePayoutStore(db);
+/** Where the ledger is: the SQLite file, or the PostgreSQL database of a scaled-out hub. */
+interface LedgerOptions {
+  db: string;
+  postgres?: string;
+}
+
+async function withStore<T>(where: LedgerOptions, task: (store: PayoutStore) => Promise<T>): Promise<T> {
+  checkUrlFlag("--postgres", where.postgres);
+  const store =
+    where.postgres !== undefined
+      ? await PostgresPayoutStore.connect(where.postgres)
+      : new SqlitePayoutStore(where.db);
   try {
     return await task(store);
   } finally {
@@ -71,8 +88,7 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-interface PlanOptions {
-  db: string;
+interface PlanOptions extends LedgerOptions {
   budget?: string;
   fraction?: string;
   node?: string;
@@ -112,7 +128,7 @@ async function plan(opts: PlanOptions): Promise<void> {
     if (invalid) throw new UsageError(`--exclude ${address}: ${invalid}`);
   }
   const budgetFromFlags = budgetOf(opts);
-  const created = await withStore(opts.db, async (store) => {
+  const created = await withStore(opts, async (store) => {
     const budget = await budgetFromFlags();
     const built = buildPlan(await store.unpaidWork(), { budget, minWorks, exclude: opts.exclude });
     if (built.items.length > 0) await store.savePlan(built);
@@ -150,8 +166,7 @@ function describePlan(p: Plan | StoredPlan): string {
   return lines.join("\n");
 }
 
-interface RunOptions {
-  db: string;
+interface RunOptions extends LedgerOptions {
   node: string;
   wallet?: string;
   source?: string;
@@ -174,7 +189,7 @@ function readKeyFile(file: string): string {
   }
 }
 
-async function makePayer(opts: RunOptions, store: SqlitePayoutStore, rpc: NodeRpc): Promise<Payer> {
+async function makePayer(opts: RunOptions, store: PayoutStore, rpc: NodeRpc): Promise<Payer> {
   const keyText = opts.keyFile !== undefined ? readKeyFile(opts.keyFile) : opts.key;
   if ((opts.wallet !== undefined) === (keyText !== undefined)) {
     throw new UsageError("give either --wallet W --source ADDRESS or --key SECRET_KEY / --key-file FILE");
@@ -221,7 +236,7 @@ async function run(planArg: string, opts: RunOptions): Promise<void> {
   const planId = planIdFrom(planArg);
   checkUrlFlag("--mqtt-url", opts.mqttUrl); // before paying, not at the notification after it
   const rpc = new NodeRpc(opts.node);
-  await withStore(opts.db, async (store) => {
+  await withStore(opts, async (store) => {
     const payer = await makePayer(opts, store, rpc);
     try {
       const { outcome, plan: result } = await runPlan(store, rpc, payer, planId, {
@@ -248,7 +263,7 @@ async function run(planArg: string, opts: RunOptions): Promise<void> {
 }
 
 /** With --mqtt-url, each paid worker hears its snapshot counters on client/ADDRESS. */
-async function notify(opts: RunOptions, store: SqlitePayoutStore, plan: StoredPlan): Promise<number> {
+async function notify(opts: RunOptions, store: PayoutStore, plan: StoredPlan): Promise<number> {
   if (!opts.mqttUrl) return 0;
   const broker = await connectExternalBroker(opts.mqttUrl, { connectTimeoutMs: 5000 });
   try {
@@ -258,8 +273,8 @@ async function notify(opts: RunOptions, store: SqlitePayoutStore, plan: StoredPl
   }
 }
 
-async function history(opts: { db: string; json?: boolean }): Promise<void> {
-  const plans = await withStore(opts.db, (store) => store.history());
+async function history(opts: LedgerOptions & { json?: boolean }): Promise<void> {
+  const plans = await withStore(opts, (store) => store.history());
   if (opts.json) {
     printJson(plans.map(planDocument));
     return;
@@ -279,7 +294,16 @@ async function history(opts: { db: string; json?: boolean }): Promise<void> {
 }
 
 function dbOption(command: Command): Command {
-  return command.option("--db <file>", "SQLite ledger file (the one the server uses)", "./dpow.db");
+  return command
+    .option("--db <file>", "SQLite ledger file (the one the server uses)", "./dpow.db")
+    .addOption(
+      new Option(
+        "--postgres <url>",
+        "PostgreSQL ledger (the one `dpow server --postgres` replicas use), in place of --db",
+      )
+        .env("DPOW_POSTGRES_URL")
+        .conflicts("db"),
+    );
 }
 
 export function registerPayouts(program: Command): void {

@@ -1,6 +1,5 @@
-import pg from "pg";
+import type pg from "pg";
 import { formatU64 } from "../../nano/hex.js";
-import { redactUrl } from "../../protocol/redact-url.js";
 import {
   type CachedWork,
   type Ledger,
@@ -8,11 +7,10 @@ import {
   type ServiceRecord,
   type ServiceSettings,
   type Statistics,
-  StoreUnreachableError,
   type Win,
   type WorkCounters,
 } from "../ports.js";
-import { migrate } from "./postgres-schema.js";
+import { openPostgresPool } from "./postgres-open.js";
 import { bestWork, buildStatistics } from "./shared.js";
 
 /** BIGINT columns arrive as strings (they may exceed 2^53); counters never come near it. */
@@ -75,22 +73,7 @@ export class PostgresLedger implements Ledger {
    * `?options=-c%20search_path%3DNAME` to use a schema other than public) and migrates the schema.
    */
   static async connect(url: string): Promise<PostgresLedger> {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
-    // An idle connection dropped by the server is discarded by the pool; the next query opens another.
-    pool.on("error", () => {});
-    try {
-      await migrate(pool);
-    } catch (err) {
-      await pool.end();
-      const code = (err as { code?: string }).code;
-      if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "28P01" || code === "3D000") {
-        throw new StoreUnreachableError(
-          `cannot use PostgreSQL at ${redactUrl(url)} (${(err as Error).message}); start it or fix --postgres`,
-        );
-      }
-      throw err;
-    }
-    return new PostgresLedger(pool);
+    return new PostgresLedger(await openPostgresPool(url, 10));
   }
 
   async addService(name: string, keyHash: string, settings: ServiceSettings): Promise<ServiceRecord> {

@@ -1,0 +1,35 @@
+import pg from "pg";
+import { redactUrl } from "../../protocol/redact-url.js";
+import { StoreUnreachableError } from "../ports.js";
+import { migrate } from "./postgres-schema.js";
+
+/** Errors of a PostgreSQL the operator can fix: not running, wrong host, password or database. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "28P01", "3D000"]);
+
+/**
+ * A pool on the hub's PostgreSQL database with the hub's schema migrated, then `prepare` run (for
+ * the tables of whoever opens it). A server the operator can fix becomes a one-line error naming
+ * --postgres, with the password hidden.
+ */
+export async function openPostgresPool(
+  url: string,
+  max: number,
+  prepare: (pool: pg.Pool) => Promise<unknown> = async () => {},
+): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: url, max });
+  // An idle connection dropped by the server is discarded by the pool; the next query opens another.
+  pool.on("error", () => {});
+  try {
+    await migrate(pool);
+    await prepare(pool);
+    return pool;
+  } catch (err) {
+    await pool.end();
+    if (UNREACHABLE.has((err as { code?: string }).code ?? "")) {
+      throw new StoreUnreachableError(
+        `cannot use PostgreSQL at ${redactUrl(url)} (${(err as Error).message}); start it or fix --postgres`,
+      );
+    }
+    throw err;
+  }
+}
