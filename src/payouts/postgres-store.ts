@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { openPostgresPool } from "../hub/ledger/postgres-open.js";
+import { inTransaction, openPostgresPool } from "../hub/ledger/postgres-open.js";
 import type { PayoutStore, Plan, PlanStatus, StoredPlan, UnpaidWork } from "./ports.js";
 import {
   changedUnderRun,
@@ -89,7 +89,7 @@ export class PostgresPayoutStore implements PayoutStore {
   }
 
   async unpaidWork(): Promise<UnpaidWork> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       // Win ids come from a sequence, so a hub's insert still in flight can hold a lower id than one
       // already visible: SHARE mode waits for those inserts (and holds new ones off for the two
       // reads), so no win at or below the plan's last id can appear later, unpaid forever.
@@ -227,25 +227,10 @@ export class PostgresPayoutStore implements PayoutStore {
 
   /** A transaction holding the payouts lock: what SQLite's BEGIN IMMEDIATE gives the SQLite store. */
   private locked<T>(task: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       await client.query("SELECT pg_advisory_xact_lock($1)", [PAYOUT_LOCK]);
       return task(client);
     });
-  }
-
-  private async transaction<T>(task: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await task(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
   }
 
   private async toPlan(row: PlanRow): Promise<StoredPlan> {

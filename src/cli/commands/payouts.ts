@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { connectExternalBroker } from "../../hub/broker/mqtt-client.js";
 import { addressError } from "../../nano/account.js";
 import { parseRaw } from "../../nano/block.js";
@@ -26,6 +26,7 @@ import { SqlitePayoutStore } from "../../payouts/sqlite-store.js";
 import { WalletPayer } from "../../payouts/wallet-payer.js";
 import { formatWeight } from "../../payouts/weights.js";
 import { createBackend } from "../../pow/create-backend.js";
+import { ledgerOptions } from "../ledger-flags.js";
 import { action, printJson, UsageError } from "../output.js";
 import { checkUrlFlag } from "../url-flags.js";
 import { parseThreads } from "./work.js";
@@ -293,22 +294,9 @@ async function history(opts: LedgerOptions & { json?: boolean }): Promise<void> 
   );
 }
 
-function dbOption(command: Command): Command {
-  return command
-    .option("--db <file>", "SQLite ledger file (the one the server uses)", "./dpow.db")
-    .addOption(
-      new Option(
-        "--postgres <url>",
-        "PostgreSQL ledger (the one `dpow server --postgres` replicas use), in place of --db",
-      )
-        .env("DPOW_POSTGRES_URL")
-        .conflicts("db"),
-    );
-}
-
 export function registerPayouts(program: Command): void {
   const payouts = program.command("payouts").description("pay workers in Nano for the work they did");
-  dbOption(
+  ledgerOptions(
     payouts
       .command("plan")
       .description("share a budget among workers by their difficulty-weighted work since their last payout"),
@@ -327,7 +315,7 @@ export function registerPayouts(program: Command): void {
     .option("--out <file>", "plan file to write (default payout-PLANID.json)")
     .option("--json", "print the plan as JSON")
     .action(payoutAction(plan));
-  dbOption(
+  ledgerOptions(
     payouts
       .command("run")
       .description("pay a plan; safe to re-run after any failure (every payment is made exactly once)")
@@ -353,7 +341,7 @@ export function registerPayouts(program: Command): void {
     .option("--yes", "do not ask for confirmation")
     .option("--json", "print the outcome as JSON (no progress lines)")
     .action(payoutAction(run, true));
-  dbOption(payouts.command("history").description("list past and open payout plans"))
+  ledgerOptions(payouts.command("history").description("list past and open payout plans"))
     .option("--json", "print the plans as JSON")
     .action(payoutAction(history));
 }

@@ -1,7 +1,8 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { openLedger } from "../../hub/ledger/open.js";
 import { type Ledger, LedgerError, type ServiceRecord, type ServiceSettings } from "../../hub/ports.js";
 import { addService, rotateServiceKey, updateService } from "../../hub/service-admin.js";
+import { ledgerOptions } from "../ledger-flags.js";
 import { action, printJson, UsageError } from "../output.js";
 import { checkUrlFlag } from "../url-flags.js";
 
@@ -108,23 +109,14 @@ function settingFlags(command: Command): Command {
     .option("--burst <n>", "requests allowed at once above the rate");
 }
 
-function common(command: Command): Command {
-  return command
-    .option("--db <file>", "SQLite ledger file (the one the server uses)", "./dpow.db")
-    .addOption(
-      new Option(
-        "--postgres <url>",
-        "PostgreSQL ledger (the one the server replicas use), in place of --db",
-      ).env("DPOW_POSTGRES_URL"),
-    );
-}
-
 export function registerService(program: Command): void {
   const service = program
     .command("service")
     .description("manage the services allowed to request work (works while the server runs)");
 
-  settingFlags(common(service.command("add <name>").description("register a service and print its API key")))
+  settingFlags(
+    ledgerOptions(service.command("add <name>").description("register a service and print its API key")),
+  )
     .option("--json", 'print {"user", "api_key"}')
     .action(
       action(async (name: string, opts: SettingOptions) => {
@@ -135,7 +127,7 @@ export function registerService(program: Command): void {
       }),
     );
 
-  common(service.command("list").description("list services"))
+  ledgerOptions(service.command("list").description("list services"))
     .option("--json", "print a JSON array")
     .action(
       action(async (opts: DbOption) => {
@@ -154,7 +146,7 @@ export function registerService(program: Command): void {
       }),
     );
 
-  common(service.command("show <name>").description("show one service"))
+  ledgerOptions(service.command("show <name>").description("show one service"))
     .option("--json", "print JSON")
     .action(
       action(async (name: string, opts: DbOption) => {
@@ -164,7 +156,7 @@ export function registerService(program: Command): void {
       }),
     );
 
-  settingFlags(common(service.command("update <name>").description("change a service's settings")))
+  settingFlags(ledgerOptions(service.command("update <name>").description("change a service's settings")))
     .option("--private", "stop listing the service by name in public statistics")
     .option("--json", "print the updated service as JSON")
     .action(
@@ -181,7 +173,7 @@ export function registerService(program: Command): void {
       }),
     );
 
-  common(service.command("delete <name>").description("remove a service; its key stops working"))
+  ledgerOptions(service.command("delete <name>").description("remove a service; its key stops working"))
     .option("--json", 'print {"deleted": true}')
     .action(
       action(async (name: string, opts: DbOption) => {
@@ -192,7 +184,7 @@ export function registerService(program: Command): void {
       }),
     );
 
-  common(
+  ledgerOptions(
     service
       .command("rotate-key <name>")
       .description("give a service a new API key (the old one stops working)"),
@@ -205,7 +197,9 @@ export function registerService(program: Command): void {
       }),
     );
 
-  common(service.command("stats [name]").description("work served: one service, or the hub's statistics"))
+  ledgerOptions(
+    service.command("stats [name]").description("work served: one service, or the hub's statistics"),
+  )
     .option("--json", "print JSON")
     .action(
       action(async (name: string | undefined, opts: DbOption) => {

@@ -33,3 +33,22 @@ export async function openPostgresPool(
     throw err;
   }
 }
+
+/** Runs `task` in one transaction on one connection of `pool`: committed if it resolves, else rolled back. */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  task: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await task(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -10,7 +10,7 @@ import {
   type Win,
   type WorkCounters,
 } from "../ports.js";
-import { openPostgresPool } from "./postgres-open.js";
+import { inTransaction, openPostgresPool } from "./postgres-open.js";
 import { bestWork, buildStatistics } from "./shared.js";
 
 /** BIGINT columns arrive as strings (they may exceed 2^53); counters never come near it. */
@@ -152,7 +152,7 @@ export class PostgresLedger implements Ledger {
   }
 
   async recordWin(win: Win): Promise<{ recorded: boolean; counters: WorkCounters }> {
-    const counters = await this.transaction(async (client) => {
+    const counters = await inTransaction(this.pool, async (client) => {
       // The unique job_id makes a second record of the same job a no-op, not a second credit.
       const inserted = await client.query(
         `INSERT INTO wins (job_id, hash, type, worker, service, difficulty, work, at)
@@ -210,20 +210,5 @@ export class PostgresLedger implements Ledger {
 
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
-  }
-
-  private async transaction<T>(task: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await task(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
   }
 }
