@@ -40,7 +40,9 @@ async function bench(opts: BenchFlags): Promise<void> {
 export function registerBench(program: Command): Command {
   return program
     .command("bench")
-    .description("measure this machine: PoW kernels and engine against a C reference and nanocurrency")
+    .description(
+      "measure the performance targets: PoW kernels and engine, hub latency and throughput, precache (each beside a reference from the same run)",
+    )
     .option("--seconds <s>", "seconds per measurement in each run", "1")
     .option("--runs <n>", "runs per measurement (medians are reported)", "3")
     .option("--only <sections>", "comma-separated sections to run (default: all)")
