@@ -1,5 +1,5 @@
 import { blake2b } from "@noble/hashes/blake2.js";
-import { NanoInputError } from "./errors.js";
+import { NanoInputError, quoted } from "./errors.js";
 import { bytesToHex, hexToBytes } from "./hex.js";
 
 /** Nano's base32 alphabet: no 0, 2, l, v, so that hand-copied addresses fail loudly. */
@@ -22,7 +22,8 @@ function decodeBase32(text: string, bytes: number): bigint {
   let value = 0n;
   for (const c of text) {
     const v = DECODE.get(c);
-    if (v === undefined) throw new NanoInputError(`address contains "${c}", which is not in Nano's alphabet`);
+    if (v === undefined)
+      throw new NanoInputError(`address contains ${quoted(c)}, which is not in Nano's alphabet`);
     value = (value << 5n) | BigInt(v);
   }
   if (value >> BigInt(bytes * 8) !== 0n) throw new NanoInputError("address has non-zero padding bits");
@@ -53,7 +54,7 @@ export function addressToPublicKey(address: unknown): Uint8Array {
     throw new NanoInputError(`address must have 60 characters after "${prefix}", got ${body.length}`);
   }
   if (body[0] !== "1" && body[0] !== "3") {
-    throw new NanoInputError(`address key part must start with "1" or "3", got "${body[0]}"`);
+    throw new NanoInputError(`address key part must start with "1" or "3", got ${quoted(body[0] ?? "")}`);
   }
   const publicKey = bigToBytes(decodeBase32(body.slice(0, 52), 32), 32);
   const given = bigToBytes(decodeBase32(body.slice(52), 5), 5);

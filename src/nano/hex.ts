@@ -1,4 +1,4 @@
-import { NanoInputError } from "./errors.js";
+import { NanoInputError, quoted } from "./errors.js";
 
 const HEX = /^[0-9a-fA-F]*$/;
 
@@ -8,7 +8,7 @@ export function hexToBytes(text: unknown, bytes: number, what: string): Uint8Arr
     throw new NanoInputError(`${what} must be a string of ${bytes * 2} hex digits`);
   if (text.length !== bytes * 2 || !HEX.test(text)) {
     throw new NanoInputError(
-      `${what} must be exactly ${bytes * 2} hex digits (0-9, a-f), got "${clip(text)}"`,
+      `${what} must be exactly ${bytes * 2} hex digits (0-9, a-f), got ${quoted(text)}`,
     );
   }
   return Buffer.from(text, "hex");
@@ -39,7 +39,3 @@ export function formatHash(hash: Uint8Array): string {
 }
 
 export const U64_MAX = (1n << 64n) - 1n;
-
-function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}

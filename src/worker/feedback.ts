@@ -5,7 +5,14 @@
  */
 import { z } from "zod";
 
-const count = z.coerce.number().int().nonnegative();
+/**
+ * A counter: a whole number, or its decimal digits as a string. Not z.coerce, which would read
+ * null, "", [] and false as 0 and true as 1.
+ */
+const count = z
+  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+  .pipe(z.number().int().nonnegative());
+const HASH = /^[0-9a-fA-F]{64}$/;
 
 const feedbackSchema = z.union([
   z.object({ error: z.string().max(500) }),
@@ -14,7 +21,7 @@ const feedbackSchema = z.union([
     ondemand: count,
     snapshot_precache: count.optional(),
     snapshot_ondemand: count.optional(),
-    block_rewarded: z.string().max(64).optional(),
+    block_rewarded: z.string().regex(HASH, "block_rewarded must be a block hash (64 hex digits)").optional(),
   }),
 ]);
 

@@ -57,6 +57,9 @@ export type ParsedConfirmation = { ok: true; confirmation: Confirmation } | { ok
  * legacy (non-state) blocks are ignored too: no account can create one since epoch 2.
  */
 export function parseFeedMessage(text: string): ParsedConfirmation | { ok: "ignored" } {
+  // The feed's socket caps messages at this size too; the parser does not rely on it.
+  if (text.length > MAX_CONFIRMATION_BYTES)
+    return { ok: false, error: "message too large for a confirmation" };
   const json = parseJson(text);
   if (json === undefined) return { ok: false, error: "not JSON" };
   if ((json as { topic?: unknown } | null)?.topic !== "confirmation") return { ok: "ignored" };
