@@ -90,6 +90,9 @@ const validAddress = (text: unknown): text is string =>
 const canonical = (text: string) =>
   nanocurrency.deriveAddress(nanocurrency.derivePublicKey(text), { useNanoPrefix: true });
 
+/** Length in characters (Unicode code points), as the schemas count it: a UTF-16 pair is one. */
+const chars = (text: string) => [...text].length;
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -143,7 +146,7 @@ function referenceServiceRequest(body: string): ServiceVerdict {
   const request: Record<string, unknown> = {};
   for (const key of ["user", "api_key"]) {
     const v = json[key];
-    if (typeof v === "string" && v.length >= 1 && v.length <= 200) request[key] = v;
+    if (typeof v === "string" && chars(v) >= 1 && chars(v) <= 200) request[key] = v;
     else bad.push(key);
   }
   if (typeof json.hash === "string" && HEX64.test(json.hash)) request.hash = json.hash;
@@ -385,7 +388,7 @@ type ConfirmationVerdict = "ok" | "ignored" | "error";
 /** A state block as the node sends it: the fields the hub needs, hex and size bounded (DESIGN 3.3). */
 function stateBlockOk(block: unknown): block is Record<string, string> {
   if (!isPlainObject(block) || block.type !== "state") return false;
-  const short = (v: unknown, max: number) => typeof v === "string" && v.length <= max;
+  const short = (v: unknown, max: number) => typeof v === "string" && chars(v) <= max;
   return (
     short(block.account, 70) &&
     typeof block.previous === "string" &&
@@ -672,7 +675,7 @@ function referenceFeedback(payload: Buffer): unknown {
   if (payload.length > 4096) return "invalid";
   const json = jsonOrUndefined(payload.toString("utf8"));
   if (!isPlainObject(json)) return "invalid";
-  if (typeof json.error === "string" && json.error.length <= 500) return { kind: "error", error: json.error };
+  if (typeof json.error === "string" && chars(json.error) <= 500) return { kind: "error", error: json.error };
   const precache = countOf(json.precache);
   const ondemand = countOf(json.ondemand);
   if (precache === undefined || ondemand === undefined) return "invalid";
