@@ -1,3 +1,4 @@
+import fc from "fast-check";
 /**
  * The fuzz targets (./targets.ts) in `npm test`: a fixed number of generated inputs per target (the
  * same on every machine), each target's 64 MiB input, and every regression case kept in
@@ -21,6 +22,19 @@ describe("fuzz targets", () => {
   for (const target of targets) {
     it(`${target.name}: ${RUNS} generated inputs (${target.parser})`, () => {
       assertTarget(target, RUNS, seedOf(target.name));
+    });
+
+    it(`${target.name}: the generator reaches every verdict (${target.verdicts.join(", ")})`, () => {
+      const counts = new Map<string, number>();
+      for (const input of fc.sample(target.input, { numRuns: 1000, seed: seedOf(target.name) })) {
+        const verdict = target.check(input);
+        counts.set(verdict, (counts.get(verdict) ?? 0) + 1);
+      }
+      for (const verdict of target.verdicts)
+        expect(
+          counts.get(verdict) ?? 0,
+          `inputs with verdict ${verdict}: ${JSON.stringify([...counts])}`,
+        ).toBeGreaterThanOrEqual(10);
     });
 
     const huge = target.huge;

@@ -100,19 +100,20 @@ export const wrongJson: fc.Arbitrary<string> = fc.oneof(
 
 /**
  * One field's JSON text: mostly `valid`, else a wrong value; a valid number is sometimes sent as
- * a string (as many Nano clients do) and a valid string sometimes padded or re-cased.
+ * a string (as many Nano clients do) and a valid string sometimes padded or re-cased. `odd` (1 to
+ * 6) is how often it is not `valid`: 4 gives valid 60% of the time, 1 gives 86%.
  */
-export function field(valid: fc.Arbitrary<unknown>): fc.Arbitrary<string> {
+export function field(valid: fc.Arbitrary<unknown>, odd = 4): fc.Arbitrary<string> {
   return fc.oneof(
-    { weight: 6, arbitrary: valid.map((v) => JSON.stringify(v)) },
-    { weight: 2, arbitrary: wrongJson },
+    { weight: 24, arbitrary: valid.map((v) => JSON.stringify(v)) },
+    { weight: 2 * odd, arbitrary: wrongJson },
     {
-      weight: 1,
+      weight: odd,
       arbitrary: valid.map((v) =>
         JSON.stringify(typeof v === "number" ? String(v) : typeof v === "string" ? v.toUpperCase() : v),
       ),
     },
-    { weight: 1, arbitrary: valid.map((v) => JSON.stringify(typeof v === "string" ? ` ${v}` : [v])) },
+    { weight: odd, arbitrary: valid.map((v) => JSON.stringify(typeof v === "string" ? ` ${v}` : [v])) },
   );
 }
 
@@ -120,14 +121,18 @@ export function field(valid: fc.Arbitrary<unknown>): fc.Arbitrary<string> {
 const ODD_KEYS = ["__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "valueOf", "", " "];
 
 /**
- * A JSON object's text from optional fields (each absent a fifth of the time), shuffled, with
- * prototype keys and random extra fields, and sometimes a field repeated (JSON.parse keeps the last).
+ * A JSON object's text from its fields (each `required` one absent 1 time in 20, the others half
+ * the time), shuffled, with prototype keys and random extra fields, and sometimes a field repeated
+ * (JSON.parse keeps the last).
  */
-export function object(fields: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<string> {
+export function object(
+  fields: Record<string, fc.Arbitrary<string>>,
+  required: string[] = [],
+): fc.Arbitrary<string> {
   const entries = Object.entries(fields).map(([key, value]) =>
     fc.option(
       value.map((text) => [key, text] as const),
-      { nil: undefined, freq: 5 },
+      { nil: undefined, freq: required.includes(key) ? 20 : 2 },
     ),
   );
   const extraKey = fc.oneof(

@@ -40,8 +40,13 @@ export interface FuzzTarget {
   parser: string;
   /** Raw input as it arrives: a request body, a WebSocket message, an MQTT payload (as UTF-8 text). */
   input: fc.Arbitrary<string>;
-  /** Throws (an assertion error) when the parser misbehaves on `input`. */
-  check(input: string): void;
+  /**
+   * Throws (an assertion error) when the parser misbehaves on `input`; else returns its verdict,
+   * one of `verdicts`.
+   */
+  check(input: string): string;
+  /** Every verdict the generator must reach in a fair share of its inputs (see fuzz.test.ts). */
+  verdicts: string[];
   /**
    * Builds an input far over the parser's size limit (64 MiB) and returns the call that parses it:
    * that call must refuse it without copying it.
@@ -180,31 +185,45 @@ const POLICIES = [
   new DifficultyPolicy(DEV_BASE, 64, "clamp"),
 ];
 
+/** Service requests; `odd` says how often a field is wrong (see `field`). */
+const serviceRequestJson = (odd: number) =>
+  mutated(
+    object(
+      {
+        user: field(
+          fc.oneof(fc.constantFrom("svc", "a", "x".repeat(200), "x".repeat(201)), fc.string()),
+          odd,
+        ),
+        api_key: field(fc.oneof(fc.constantFrom("key", "k".repeat(200), "k".repeat(201)), fc.string()), odd),
+        hash: field(nearHex(64), odd),
+        account: field(address, odd),
+        id: fc.oneof(
+          fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+          fc.integer({ min: 0, max: 5000 }).map((n) => JSON.stringify("i".repeat(n))),
+          wrongJson,
+        ),
+        timeout: field(
+          fc.oneof(fc.integer({ min: -1, max: 32 }), fc.constantFrom(1.5, 29.999, 30.0001)),
+          odd,
+        ),
+        difficulty: field(nearHex(16), odd),
+        multiplier: field(
+          fc.oneof(
+            fc.double({ min: 0, max: 2e6, noNaN: true }),
+            fc.constantFrom(1, 0.125, 1 / 64, 8, 64, 1e6, 1e-9, 5e-324),
+          ),
+          odd,
+        ),
+        action: field(fc.constant("work_generate"), odd),
+      },
+      ["user", "api_key", "hash"],
+    ),
+  );
+
 const serviceRequest: FuzzTarget = {
   name: "service-request",
   parser: "src/protocol/service.ts parseServiceRequest (fast path and schema), then DifficultyPolicy.resolve",
-  input: mutated(
-    object({
-      user: field(fc.oneof(fc.constantFrom("svc", "a", "x".repeat(200), "x".repeat(201)), fc.string())),
-      api_key: field(fc.oneof(fc.constantFrom("key", "k".repeat(200), "k".repeat(201)), fc.string())),
-      hash: field(nearHex(64)),
-      account: field(address),
-      id: fc.oneof(
-        fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
-        fc.integer({ min: 0, max: 5000 }).map((n) => JSON.stringify("i".repeat(n))),
-        wrongJson,
-      ),
-      timeout: field(fc.oneof(fc.integer({ min: -1, max: 32 }), fc.constantFrom(1.5, 29.999, 30.0001))),
-      difficulty: field(nearHex(16)),
-      multiplier: field(
-        fc.oneof(
-          fc.double({ min: 0, max: 2e6, noNaN: true }),
-          fc.constantFrom(1, 0.125, 1 / 64, 8, 64, 1e6, 1e-9, 5e-324),
-        ),
-      ),
-      action: field(fc.constant("work_generate")),
-    }),
-  ),
+  input: fc.oneof(serviceRequestJson(4), serviceRequestJson(1)),
   check(body) {
     const parsed = parseServiceRequest(body);
     const expected = referenceServiceRequest(body);
@@ -212,7 +231,7 @@ const serviceRequest: FuzzTarget = {
     expectBoundedOutput(parsed, body);
     if (!parsed.ok) {
       expectBoundedLine(parsed.error.error);
-      if (expected.ok) return;
+      if (expected.ok) return "refused";
       const json = jsonOrUndefined(body);
       const whole = expected.fields.includes("body");
       // The id is echoed exactly when the body was an object that had one.
@@ -224,9 +243,9 @@ const serviceRequest: FuzzTarget = {
         const named = String(schema.error?.issues[0]?.path[0] ?? "");
         expect(expected.fields, "field blamed").toContain(named);
       }
-      return;
+      return "refused";
     }
-    if (!expected.ok) return;
+    if (!expected.ok) return "accepted";
     expect(parsed.request).toStrictEqual(expected.request);
     for (const policy of POLICIES) {
       const resolved = policy.resolve(parsed.request);
@@ -245,7 +264,9 @@ const serviceRequest: FuzzTarget = {
         expect(formatU64(resolved.difficulty)).toBe(formatU64(clamped));
       }
     }
+    return "accepted";
   },
+  verdicts: ["accepted", "refused"],
   huge: () => {
     const body = `{"user":"svc","api_key":"k","hash":"${"A".repeat(64)}","id":"${"x".repeat(64 << 20)}"}`;
     return () => parseServiceRequest(body);
@@ -273,7 +294,8 @@ function checkPayload<T>(
   text: string,
   parse: (payload: Buffer) => { ok: true; value: T } | { ok: false; error: string },
   reference: (payload: Buffer) => T | undefined,
-): void {
+): string {
+  let verdict = "";
   for (const payload of payloadsOf(text)) {
     const parsed = parse(payload);
     const expected = reference(payload);
@@ -281,7 +303,9 @@ function checkPayload<T>(
     if (parsed.ok) expect(parsed.value).toStrictEqual(expected);
     else expectBoundedLine(parsed.error);
     expectBoundedOutput(parsed, payload.toString("latin1"));
+    verdict ||= parsed.ok ? "accepted" : "refused";
   }
+  return verdict;
 }
 
 const topicSafe = fc.oneof(
@@ -300,7 +324,7 @@ const resultPayload: FuzzTarget = {
       const parsed = parseResultPayload(payload);
       return parsed.ok ? { ok: true as const, value: { ...parsed.value, addressError: null } } : parsed;
     };
-    checkPayload(text, withoutAddressError, (payload) => {
+    const verdict = checkPayload(text, withoutAddressError, (payload) => {
       const fields = referenceFields(payload, 3);
       if (!fields) return undefined;
       const [hash = "", work = "", addr = ""] = fields;
@@ -314,7 +338,9 @@ const resultPayload: FuzzTarget = {
       if (validAddress(parsed.value.address)) expect(parsed.value.addressError).toBeNull();
       else expectBoundedLine(parsed.value.addressError);
     }
+    return verdict;
   },
+  verdicts: ["accepted", "refused"],
   huge: () => {
     const payload = Buffer.from(`${"A".repeat(64)},${"0".repeat(16)},${"x".repeat(64 << 20)}`);
     return () => parseResultPayload(payload);
@@ -326,7 +352,7 @@ const workPayload: FuzzTarget = {
   parser: "src/protocol/topics.ts parseWorkPayload (work/* payloads a worker reads)",
   input: mutated(csv([nearHex(64), nearHex(16)])),
   check(text) {
-    checkPayload(text, parseWorkPayload, (payload) => {
+    return checkPayload(text, parseWorkPayload, (payload) => {
       const fields = referenceFields(payload, 2);
       if (!fields) return undefined;
       const [hash = "", difficulty = ""] = fields;
@@ -334,6 +360,7 @@ const workPayload: FuzzTarget = {
       return { hash: hash.toUpperCase(), difficulty: BigInt(`0x${difficulty}`) };
     });
   },
+  verdicts: ["accepted", "refused"],
   huge: () => {
     const payload = Buffer.from(`${"A".repeat(64)},${"f".repeat(64 << 20)}`);
     return () => parseWorkPayload(payload);
@@ -345,12 +372,13 @@ const cancelPayload: FuzzTarget = {
   parser: "src/protocol/topics.ts parseCancelPayload (cancel/* payloads a worker reads)",
   input: mutated(csv([nearHex(64)])),
   check(text) {
-    checkPayload(text, parseCancelPayload, (payload) => {
+    return checkPayload(text, parseCancelPayload, (payload) => {
       const fields = referenceFields(payload, 1);
       const [hash = ""] = fields ?? [];
       return fields && HEX64.test(hash) ? hash.toUpperCase() : undefined;
     });
   },
+  verdicts: ["accepted", "refused"],
   huge: () => {
     const payload = Buffer.from("A".repeat(64 << 20));
     return () => parseCancelPayload(payload);
@@ -360,27 +388,33 @@ const cancelPayload: FuzzTarget = {
 // ---------------------------------------------------------------------------------------------
 // Node confirmations (DESIGN 3.3): the WebSocket feed and the HTTP callback
 
-const blockFields = {
-  type: field(fc.constantFrom("state", "state", "state", "send", "receive", "open", "change", "State")),
-  account: field(address),
-  previous: field(fc.oneof(nearHex(64), fc.constant(ZERO64))),
-  representative: field(address),
-  balance: field(fc.oneof(fc.bigInt({ min: 0n, max: 1n << 129n }).map(String), fc.string({ maxLength: 45 }))),
-  link: field(nearHex(64)),
-  signature: field(nearHex(128)),
-  work: field(nearHex(16)),
-};
+/** State blocks; `odd` says how often a field is wrong (see `field`). */
+const blockFields = (odd: number) => ({
+  type: field(fc.constantFrom("state", "state", "state", "send", "receive", "open", "change", "State"), odd),
+  account: field(address, odd),
+  previous: field(fc.oneof(nearHex(64), fc.constant(ZERO64)), odd),
+  representative: field(address, odd),
+  balance: field(
+    fc.oneof(fc.bigInt({ min: 0n, max: 1n << 129n }).map(String), fc.string({ maxLength: 45 })),
+    odd,
+  ),
+  link: field(nearHex(64), odd),
+  signature: field(nearHex(128), odd),
+  work: field(nearHex(16), odd),
+});
+const BLOCK_FIELDS = ["type", "account", "previous", "representative", "balance", "link", "signature"];
 
 /** A vector's real signed block (authentic as is), or a generated one. */
-const blockJson = fc.oneof(
-  {
-    weight: 1,
-    arbitrary: fc
-      .constantFrom(...vectors.blocks)
-      .map(({ block }) => JSON.stringify({ ...block, work: "0".repeat(16) })),
-  },
-  { weight: 3, arbitrary: object(blockFields) },
-);
+const blockJson = (odd: number) =>
+  fc.oneof(
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(...vectors.blocks)
+        .map(({ block }) => JSON.stringify({ ...block, work: "0".repeat(16) })),
+    },
+    { weight: 3, arbitrary: object(blockFields(odd), BLOCK_FIELDS) },
+  );
 const confirmedHash = fc.oneof(fc.constantFrom(...vectors.blocks.map((b) => b.hash)), nearHex(64));
 
 type ConfirmationVerdict = "ok" | "ignored" | "error";
@@ -438,18 +472,26 @@ function verdictOf(parsed: ReturnType<typeof parseFeedMessage>): ConfirmationVer
 const nodeFeed: FuzzTarget = {
   name: "node-feed",
   parser: "src/hub/precache/confirmation.ts parseFeedMessage (node WebSocket messages)",
-  input: mutated(
-    object({
-      topic: field(fc.constantFrom("confirmation", "confirmation", "ack", "vote", "Confirmation")),
-      time: field(fc.constant("1700000000000")),
-      message: fc.oneof(
+  input: fc.constantFrom(4, 1).chain((odd) =>
+    mutated(
+      object(
         {
-          weight: 6,
-          arbitrary: object({ account: field(address), hash: field(confirmedHash), block: blockJson }),
+          topic: field(fc.constantFrom("confirmation", "confirmation", "ack", "vote", "Confirmation"), odd),
+          time: field(fc.constant("1700000000000"), odd),
+          message: fc.oneof(
+            {
+              weight: 6,
+              arbitrary: object(
+                { account: field(address, odd), hash: field(confirmedHash, odd), block: blockJson(odd) },
+                ["hash", "block"],
+              ),
+            },
+            { weight: 1, arbitrary: wrongJson },
+          ),
         },
-        { weight: 1, arbitrary: wrongJson },
+        ["topic", "message"],
       ),
-    }),
+    ),
   ),
   check(text) {
     const parsed = parseFeedMessage(text);
@@ -469,7 +511,9 @@ const nodeFeed: FuzzTarget = {
     expect(verdictOf(parsed), "verdict").toBe(expected);
     if (expected === "ok")
       expectConfirmation(parsed, message?.hash as string, block as Record<string, string>);
+    return expected;
   },
+  verdicts: ["ok", "ignored", "error"],
   huge: () => {
     const text = `{"topic":"confirmation","message":{"hash":"${"x".repeat(64 << 20)}"}}`;
     return () => parseFeedMessage(text);
@@ -479,18 +523,23 @@ const nodeFeed: FuzzTarget = {
 const nodeCallback: FuzzTarget = {
   name: "node-callback",
   parser: "src/hub/precache/confirmation.ts parseCallbackBody (POST /block/, the node's HTTP callback)",
-  input: mutated(
-    object({
-      account: field(address),
-      hash: field(confirmedHash),
-      block: fc.oneof(
-        { weight: 6, arbitrary: mutated(blockJson).map((b) => JSON.stringify(b)) },
-        { weight: 1, arbitrary: blockJson },
-        { weight: 1, arbitrary: wrongJson },
+  input: fc.constantFrom(4, 1).chain((odd) =>
+    mutated(
+      object(
+        {
+          account: field(address, odd),
+          hash: field(confirmedHash, odd),
+          block: fc.oneof(
+            { weight: 6, arbitrary: mutated(blockJson(odd)).map((b) => JSON.stringify(b)) },
+            { weight: 1, arbitrary: blockJson(odd) },
+            { weight: 1, arbitrary: wrongJson },
+          ),
+          amount: field(fc.constant("1000"), odd),
+          is_send: field(fc.constant("true"), odd),
+        },
+        ["hash", "block"],
       ),
-      amount: field(fc.constant("1000")),
-      is_send: field(fc.constant("true")),
-    }),
+    ),
   ),
   check(text) {
     const parsed = parseCallbackBody(text);
@@ -514,7 +563,9 @@ const nodeCallback: FuzzTarget = {
     expect(verdictOf(parsed), "verdict").toBe(expected);
     if (expected === "ok" && isPlainObject(json))
       expectConfirmation(parsed, json.hash as string, inner as Record<string, string>);
+    return expected;
   },
+  verdicts: ["ok", "ignored", "error"],
   huge: () => {
     const text = `{"hash":"${"A".repeat(64)}","block":"${"x".repeat(64 << 20)}"}`;
     return () => parseCallbackBody(text);
@@ -635,7 +686,7 @@ const workServerRpc: FuzzTarget = {
   ),
   check(text) {
     const json = jsonOrUndefined(text);
-    if (json === undefined) return; // the server answers 400 before parseRpc
+    if (json === undefined) return "not JSON"; // the server answers 400 before parseRpc
     const expected = referenceRpc(json);
     let got: RpcVerdict;
     try {
@@ -658,7 +709,9 @@ const workServerRpc: FuzzTarget = {
     }
     expect(got).toStrictEqual(expected);
     expectBoundedOutput(got, text);
+    return typeof got.error === "string" ? got.error : "accepted";
   },
+  verdicts: ["accepted", DESERIALIZE, BAD_HASH, "Unknown command"],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -697,21 +750,33 @@ function referenceFeedback(payload: Buffer): unknown {
   return out;
 }
 
-const counter = fc.oneof(fc.nat(), fc.constantFrom(0, 2 ** 53, -1, 1.5));
+const counter = fc.oneof({ weight: 4, arbitrary: fc.nat() }, fc.constantFrom(0, 2 ** 53, -1, 1.5));
+const credits = (odd: number) => ({
+  precache: field(counter, odd),
+  ondemand: field(counter, odd),
+  snapshot_precache: field(counter, odd),
+  snapshot_ondemand: field(counter, odd),
+  block_rewarded: field(nearHex(64), odd),
+});
+const feedbackError = field(
+  fc.oneof(fc.constant("Invalid payout address: checksum"), fc.string({ maxLength: 510 })),
+);
 const workerFeedback: FuzzTarget = {
   name: "worker-feedback",
   parser: "src/worker/feedback.ts parseFeedback (client/ADDRESS messages a worker reads)",
-  input: mutated(
-    object({
-      error: field(fc.oneof(fc.constant("Invalid payout address: checksum"), fc.string({ maxLength: 510 }))),
-      precache: field(counter),
-      ondemand: field(counter),
-      snapshot_precache: field(counter),
-      snapshot_ondemand: field(counter),
-      block_rewarded: field(nearHex(64)),
-    }),
-  ),
+  input: fc
+    .constantFrom(4, 1)
+    .chain((odd) =>
+      mutated(
+        fc.oneof(
+          object({ error: feedbackError }, ["error"]),
+          object(credits(odd), ["precache", "ondemand"]),
+          object({ ...credits(odd), error: feedbackError }),
+        ),
+      ),
+    ),
   check(text) {
+    let verdict = "";
     for (const payload of payloadsOf(text)) {
       const parsed = parseFeedback(payload);
       const expected = referenceFeedback(payload);
@@ -720,8 +785,11 @@ const workerFeedback: FuzzTarget = {
         if (parsed.kind === "invalid") expectBoundedLine(parsed.reason);
       } else expect(parsed).toStrictEqual(expected);
       expectBoundedOutput(parsed, payload.toString("latin1"));
+      verdict ||= parsed.kind;
     }
+    return verdict;
   },
+  verdicts: ["credits", "error", "invalid"],
   huge: () => {
     const payload = Buffer.from(`{"precache":1,"ondemand":2,"error":"${"x".repeat(64 << 20)}"}`);
     return () => parseFeedback(payload);
