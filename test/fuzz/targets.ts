@@ -609,7 +609,9 @@ function referenceRpc(body: unknown): RpcVerdict {
     const threshold = (): { kind: "multiplier"; value: number } | bigint | undefined => {
       if (has(request, "multiplier")) {
         const m = request.multiplier;
-        const n = typeof m === "string" && m.trim() !== "" ? Number(m) : m;
+        // A decimal float in a string (digits, an optional fraction and exponent), blanks around it.
+        const decimal = typeof m === "string" && /^\s*\+?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/i.test(m);
+        const n = typeof m === "string" ? (decimal ? Number(m) : undefined) : m;
         return typeof n === "number" && Number.isFinite(n) && n > 0
           ? { kind: "multiplier", value: n }
           : refuse(DESERIALIZE);
@@ -680,7 +682,26 @@ const workServerRpc: FuzzTarget = {
           fc.integer({ min: 0, max: 18 }).chain((n) => hex(n)),
         ),
       ),
-      multiplier: field(fc.oneof(fc.double({ noNaN: true }), fc.constantFrom(1, 0.125, 8, 1e-300, 1e300))),
+      multiplier: field(
+        fc.oneof(
+          fc.double({ noNaN: true }),
+          fc.constantFrom(1, 0.125, 8, 1e-300, 1e300),
+          fc.constantFrom(
+            "0x10",
+            "0b1",
+            "0o7",
+            ".5",
+            "5.",
+            "+2",
+            "-2",
+            "1e3",
+            "1E-3",
+            " 2 ",
+            "Infinity",
+            "1_0",
+          ),
+        ),
+      ),
       count: field(fc.oneof(fc.integer({ min: -1, max: 1001 }), fc.constantFrom(2 ** 53, 1.5))),
     }),
   ),

@@ -29,6 +29,7 @@ export const MAX_BENCHMARK_COUNT = 1000;
 export const SUPPORTED = "work_generate, work_cancel, work_validate, benchmark, status";
 
 const HEX = /^[0-9a-fA-F]*$/;
+const DECIMAL = /^\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function fail(error: string, hint: string): never {
   throw new RpcRequestError({ error, hint });
@@ -75,7 +76,8 @@ function parseWork(body: Record<string, unknown>): bigint {
 function parseThreshold(body: Record<string, unknown>): bigint | undefined {
   if ("multiplier" in body) {
     const raw = body.multiplier;
-    const value = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
+    // A decimal float, as nano-work-server reads it; Number() alone would also take "0x10" or "0b1".
+    const value = typeof raw === "string" && DECIMAL.test(raw.trim()) ? Number(raw) : raw;
     if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
       deserialize("Expecting a positive number for multiplier");
     }
