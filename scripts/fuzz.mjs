@@ -3,6 +3,7 @@
 // seconds in all (default 60, shared between the targets), under a 1 GiB heap so that an unbounded
 // allocation fails loudly; each counterexample found is written to test/fuzz/regressions/.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -22,6 +23,14 @@ if (!Number.isFinite(seconds) || seconds <= 0) {
   process.exit(2);
 }
 const root = fileURLToPath(new URL("..", import.meta.url));
+// The target names, read from their one source (this script runs before TypeScript is loaded).
+const source = readFileSync(new URL("../test/fuzz/targets.ts", import.meta.url), "utf8");
+const names = [...source.matchAll(/^ {2}name: "([\w-]+)",$/gm)].map((m) => m[1]);
+const unknown = values.target.split(",").filter((name) => name !== "" && !names.includes(name));
+if (unknown.length > 0) {
+  console.error(`fuzz: no target named ${unknown.join(", ")}; the targets are ${names.join(", ")}`);
+  process.exit(2);
+}
 const vitest = fileURLToPath(new URL("../node_modules/vitest/vitest.mjs", import.meta.url));
 const result = spawnSync(
   process.execPath,
