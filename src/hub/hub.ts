@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { Accounting } from "./accounting.js";
 import { type AnnouncementOptions, Announcements, DEFAULT_ANNOUNCEMENTS } from "./announcements.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
-import { HttpFront } from "./http-server.js";
+import { HttpFront, type HttpFrontSettings } from "./http-server.js";
 import { HubMetrics } from "./metrics.js";
 import type { Broker, Coordinator, Ledger } from "./ports.js";
 import type { PrecacheContext, RunningPrecache } from "./precache/index.js";
@@ -28,6 +28,8 @@ export interface HubOptions {
   coordinator: Coordinator;
   ledger: Ledger;
   policy: DifficultyPolicy;
+  /** Per-client limits and the status of service answers (defaults: HTTP_LIMITS, always 200). */
+  http?: HttpFrontSettings;
   logger: Logger;
   penalties?: PenaltyOptions;
   announcements?: AnnouncementOptions;
@@ -82,6 +84,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     metrics,
     logger,
     foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH] : [],
+    ...options.http,
   });
   broker.attachWebSocket?.(front.server, MQTT_WS_PATH);
   const announcements = new Announcements(

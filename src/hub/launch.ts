@@ -6,6 +6,7 @@ import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
 import { RedisCoordinator } from "./coordinator/redis.js";
 import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
+import type { HttpFrontSettings } from "./http-server.js";
 import { type HubBroker, startHub } from "./hub.js";
 import { openLedger } from "./ledger/open.js";
 import type { SqliteSync } from "./ledger/sqlite-open.js";
@@ -27,8 +28,10 @@ export interface ServerConfig {
   sync?: SqliteSync;
   base: bigint;
   maxMultiplier: number;
-  /** Requests outside [receive .. max]: clamped with a hint (default) or refused. */
+  /** Requests below the receive threshold: raised with a hint (default) or refused; above max: refused. */
   outOfRange?: OutOfRange;
+  /** Per-client limits and the status of service answers (see HttpFront). */
+  http?: HttpFrontSettings;
   /** Precache from a Nano node's confirmations; off without it. */
   precache?: PrecacheSettings;
   /** An external broker (as `dpowserver`) instead of the embedded one. */
@@ -91,6 +94,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       coordinator,
       ledger,
       policy: new DifficultyPolicy(config.base, config.maxMultiplier, config.outOfRange),
+      http: config.http,
       logger,
       precache,
     }).catch((err: NodeJS.ErrnoException) => {

@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import type { Logger } from "pino";
 import { DEV_BASE } from "../../hub/difficulty-policy.js";
+import { HTTP_LIMITS, type HttpFrontSettings, type HttpLimits } from "../../hub/http-server.js";
 import {
   createLogger,
   launchServer,
@@ -36,6 +37,15 @@ export interface ServerOptions extends PrecacheFlags {
   workerPayout: string;
   logLevel: string;
   outOfRange?: "clamp" | "refuse";
+  /** HTTP front limits and answer statuses; only `dpow server` has the flags (`dpow start` takes the defaults). */
+  httpStatus?: "original" | "codes";
+  maxConnectionsPerIp?: string;
+  headersTimeout?: string;
+  requestTimeout?: string;
+  bodyIdleTimeout?: string;
+  wsMaxInFlight?: string;
+  wsMaxUnsent?: string;
+  wsMaxBadCredentials?: string;
 }
 
 /** Nobody's address (public key zero): the local worker's default payout, so a demo credits no one. */
@@ -47,6 +57,41 @@ export function parsePort(text: string, flag: string): number {
     throw new UsageError(`${flag} must be a port number from 0 to 65535 (0 picks a free one), got "${text}"`);
   }
   return port;
+}
+
+/** A whole number >= min from a flag, or undefined when the flag is not given. */
+function wholeNumber(text: string | undefined, flag: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) {
+    throw new UsageError(`${flag} must be a whole number >= ${min}, got "${text}"`);
+  }
+  return value;
+}
+
+/** The HTTP front's settings from the flags; what is not given keeps its default (HTTP_LIMITS). */
+export function httpSettings(opts: ServerOptions): HttpFrontSettings {
+  const seconds = (text: string | undefined, flag: string) => {
+    const value = wholeNumber(text, flag, 1);
+    return value === undefined ? undefined : value * 1000;
+  };
+  const given: Partial<HttpLimits> = {
+    maxConnectionsPerIp: wholeNumber(opts.maxConnectionsPerIp, "--max-connections-per-ip", 0),
+    headersTimeoutMs: seconds(opts.headersTimeout, "--headers-timeout"),
+    requestTimeoutMs: seconds(opts.requestTimeout, "--request-timeout"),
+    bodyIdleTimeoutMs: seconds(opts.bodyIdleTimeout, "--body-idle-timeout"),
+    wsMaxInFlight: wholeNumber(opts.wsMaxInFlight, "--ws-max-in-flight", 1),
+    wsMaxUnsentBytes: wholeNumber(opts.wsMaxUnsent, "--ws-max-unsent", 1),
+    wsMaxBadCredentials: wholeNumber(opts.wsMaxBadCredentials, "--ws-max-bad-credentials", 1),
+  };
+  const limits = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  const { headersTimeoutMs, requestTimeoutMs } = { ...HTTP_LIMITS, ...limits };
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new UsageError(
+      "--headers-timeout must not exceed --request-timeout (headers are part of the request)",
+    );
+  }
+  return { limits, httpStatus: opts.httpStatus };
 }
 
 /** The send base: --difficulty, or the network's (live by default). */
@@ -81,6 +126,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     base: baseDifficulty(opts),
     maxMultiplier,
     outOfRange: opts.outOfRange,
+    http: httpSettings(opts),
     precache: precacheSettings(opts, baseDifficulty(opts), maxMultiplier),
     mqttUrl: opts.mqttUrl,
     redis: opts.redis !== undefined ? { url: opts.redis, prefix: opts.redisPrefix } : undefined,
@@ -234,9 +280,54 @@ export function registerServer(program: Command): void {
     )
     .option("--local-worker", "also run a one-thread CPU worker in this process")
     .addOption(
-      new Option("--out-of-range <mode>", "a request outside [receive .. max]: clamp (with a hint) or refuse")
+      new Option(
+        "--out-of-range <mode>",
+        "a request below the receive threshold: clamp (raised, with a hint) or refuse; above the max is always refused",
+      )
         .choices(["clamp", "refuse"])
         .default("clamp"),
     );
+  addHttpLimitFlags(command);
   addPrecacheFlags(hubOptions(command, { logLevel: "info" })).action(action(server));
+}
+
+/** The HTTP front's limits (README "Security and limits"); defaults from HTTP_LIMITS. */
+function addHttpLimitFlags(command: Command): void {
+  const d = HTTP_LIMITS;
+  command
+    .addOption(
+      new Option(
+        "--http-status <mode>",
+        "status of service answers: original (always 200, errors in the body) or codes (400, 401, 429, 504, …)",
+      )
+        .choices(["original", "codes"])
+        .default("original"),
+    )
+    .option(
+      "--max-connections-per-ip <n>",
+      "open HTTP/WebSocket connections from one address (0: no cap, e.g. behind a proxy)",
+      String(d.maxConnectionsPerIp),
+    )
+    .option(
+      "--headers-timeout <s>",
+      "seconds to receive a request's headers",
+      String(d.headersTimeoutMs / 1000),
+    )
+    .option("--request-timeout <s>", "seconds to receive a whole request", String(d.requestTimeoutMs / 1000))
+    .option(
+      "--body-idle-timeout <s>",
+      "seconds a request body may stall before the connection is cut",
+      String(d.bodyIdleTimeoutMs / 1000),
+    )
+    .option("--ws-max-in-flight <n>", "unanswered requests per service WebSocket", String(d.wsMaxInFlight))
+    .option(
+      "--ws-max-unsent <bytes>",
+      "answers a service WebSocket has not read before it is closed",
+      String(d.wsMaxUnsentBytes),
+    )
+    .option(
+      "--ws-max-bad-credentials <n>",
+      "requests with invalid credentials that close a service WebSocket",
+      String(d.wsMaxBadCredentials),
+    );
 }
