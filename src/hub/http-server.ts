@@ -306,6 +306,8 @@ export class HttpFront {
     if (ws.readyState !== ws.OPEN) return;
     this.options.logger.debug({ reason }, "service WebSocket closed");
     ws.close(WS_POLICY_VIOLATION, reason);
+    // Read no more of what it sends (a flood would cost a parse per message until it is gone).
+    ws.pause();
     setTimeout(() => ws.terminate(), WS_CLOSE_GRACE_MS).unref();
   }
 
