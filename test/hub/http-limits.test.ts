@@ -87,7 +87,8 @@ describe("a client that throws on any status but 2xx (as NanoRPCProxy does)", ()
         true,
       );
     }
-    expect(await proxyFetch({ ...svc, hash, timeout: 1, id: 0 })).toEqual({
+    // Waiting 3 s for work is not a slow request: --request-timeout (2 s) covers receiving it only.
+    expect(await proxyFetch({ ...svc, hash, timeout: 3, id: 0 })).toEqual({
       error: expect.stringMatching(/^Timeout reached without work: /),
       timeout: true,
       id: 0,
