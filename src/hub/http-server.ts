@@ -14,7 +14,7 @@ const WS_CLOSE_GRACE_MS = 1000;
 /** How often node:http checks headersTimeout and requestTimeout (its default, 30 s, would let them overrun by that much). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 /** Close code of a WebSocket closed for breaking a limit (RFC 6455 7.4.1: policy violation). */
-export const WS_POLICY_VIOLATION = 1008;
+const WS_POLICY_VIOLATION = 1008;
 const JSON_HEADERS = { "content-type": "application/json" };
 
 /**

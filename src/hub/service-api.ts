@@ -27,7 +27,7 @@ export interface ApiAnswer {
 }
 
 /** The REST status of each outcome (`--http-status codes`). */
-export const REST_STATUS: Record<RequestOutcome, number> = {
+const REST_STATUS: Record<RequestOutcome, number> = {
   cache: 200,
   work: 200,
   timeout: 504,
