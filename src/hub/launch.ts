@@ -17,6 +17,7 @@ import {
   startPrecache,
   withPrecache,
 } from "./precache/index.js";
+import { WorkPeerListenError, type WorkPeerSettings } from "./work-peer.js";
 
 export interface ServerConfig {
   port: number;
@@ -39,6 +40,8 @@ export interface ServerConfig {
   postgresUrl?: string;
   clientPassword: string;
   interfacePassword?: string;
+  /** Serve a Nano node as its work peer (node.work_peers) on a listener of its own; off without it. */
+  workPeer?: WorkPeerSettings;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
   localWorker?: { payout: string };
   logger: Logger;
@@ -48,6 +51,8 @@ export interface RunningServer {
   httpPort: number;
   /** The embedded broker's TCP port; null with an external broker. */
   mqttPort: number | null;
+  /** The work peer listener's port; null when it is off. */
+  workPeerPort: number | null;
   close(): Promise<void>;
 }
 
@@ -55,10 +60,12 @@ export interface RunningServer {
 export class PortTakenError extends Error {
   override name = "PortTakenError";
   constructor(
-    readonly which: "http" | "mqtt",
+    readonly which: "http" | "mqtt" | "work-peer",
     readonly port: number,
   ) {
-    super(`${which === "http" ? "HTTP" : "MQTT"} port ${port} is already in use`);
+    super(
+      `${which === "http" ? "HTTP" : which === "mqtt" ? "MQTT" : "work peer"} port ${port} is already in use`,
+    );
   }
 }
 
@@ -93,7 +100,10 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       policy: new DifficultyPolicy(config.base, config.maxMultiplier, config.outOfRange),
       logger,
       precache,
+      workPeer: config.workPeer,
     }).catch((err: NodeJS.ErrnoException) => {
+      if (err instanceof WorkPeerListenError && err.code === "EADDRINUSE")
+        throw new PortTakenError("work-peer", err.port);
       throw err.code === "EADDRINUSE" ? new PortTakenError("http", config.port) : err;
     });
     closers.push(() => hub.close());
@@ -101,7 +111,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       const worker = await startLocalWorker(config, mqttPort, config.localWorker.payout);
       closers.push(() => worker.stop());
     }
-    return { httpPort: hub.port, mqttPort, close: closeAll };
+    return { httpPort: hub.port, mqttPort, workPeerPort: hub.workPeerPort ?? null, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
