@@ -74,6 +74,8 @@ export const CLIENT_DEFAULTS = {
   handshakeTimeoutMs: 10_000,
 } as const;
 
+const SHUTTING_DOWN = "The hub is shutting down";
+
 interface Pending {
   id: number;
   message: string;
@@ -330,6 +332,12 @@ export class DpowClient {
     }
     const request = typeof answer.id === "number" ? this.pending.get(answer.id) : undefined;
     if (!request) return; // an answer without our id (a request given up on, or a socket-level error)
+    if (typeof answer.error === "string" && answer.error.startsWith(SHUTTING_DOWN)) {
+      // This hub is going away: the request goes out again on the next connection (a restarted
+      // hub, or another replica behind the same address), until its deadline.
+      request.sent = false;
+      return;
+    }
     this.settle(request.id);
     if (typeof answer.error === "string") {
       request.reject(errorFromAnswer({ error: answer.error, timeout: answer.timeout }));

@@ -3,9 +3,11 @@
  * requests on one socket, typed errors, reconnection across a hub restart, and the local fallback.
  */
 import { spawnSync } from "node:child_process";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WebSocketServer } from "ws";
 import {
   DpowBadRequestError,
   DpowClient,
@@ -19,7 +21,13 @@ import { parseHash, parseU64 } from "../../src/nano/hex.js";
 import { workValue } from "../../src/nano/work.js";
 import { runCli } from "../helpers/cli.js";
 import { FakeWorker, randomHash } from "../helpers/fake-worker.js";
-import { type HubProcess, spawnHub, TEST_DIFFICULTY, tempDir } from "../helpers/hub-process.js";
+import {
+  type HubProcess,
+  spawnHub,
+  TEST_DIFFICULTY,
+  tempDir,
+  waitForMetric,
+} from "../helpers/hub-process.js";
 import { freePort } from "../helpers/ports.js";
 
 const BASE = parseU64(TEST_DIFFICULTY, "base");
@@ -143,6 +151,16 @@ describe("DpowClient", () => {
     expectValid(result, second);
     const third = randomHash();
     expectValid(await dpow.workGenerate(third), third);
+
+    // In flight when the hub stops (its answer is "shutting down"): sent again to the new hub.
+    await worker?.close();
+    worker = undefined;
+    const fourth = randomHash();
+    const inFlight = dpow.workGenerate(fourth, { timeout: 25 });
+    await waitForMetric(hub, "dpow_waiting_requests", (n) => n === 1);
+    await stopHub();
+    await startHub();
+    expectValid(await inFlight, fourth);
   });
 
   it("says the hub is unavailable when it cannot be reached", async () => {
@@ -177,6 +195,26 @@ describe("DpowClient", () => {
       DpowTimeoutError,
     );
     worker = await FakeWorker.connect(hub.mqttPort, { auto: true });
+  });
+
+  it("never hands out work that fails the difficulty, whoever sent it", async () => {
+    // A hub that answers every request with work that is not valid for it.
+    const liar = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise((resolve) => liar.once("listening", resolve));
+    liar.on("connection", (ws) =>
+      ws.on("message", (data) => {
+        const { id, hash } = JSON.parse(data.toString()) as { id: number; hash: string };
+        ws.send(JSON.stringify({ id, hash, work: "0000000000000000", difficulty: "ffffffffffffffff" }));
+      }),
+    );
+    try {
+      const dpow = client({ url: `ws://127.0.0.1:${(liar.address() as AddressInfo).port}/service_ws/` });
+      const failure = await dpow.workGenerate(randomHash()).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(DpowUnavailableError);
+      expect((failure as Error).message).toMatch(/^the hub returned work that fails the difficulty/);
+    } finally {
+      liar.close();
+    }
   });
 
   it('is exported as "nano-dpow/client" from the built package', () => {
