@@ -235,7 +235,7 @@ export class WorkPeerServer {
         return this.cancel(Buffer.from(command.root).toString("hex").toUpperCase());
       case "work_validate": {
         const value = workValue(command.root, command.work);
-        const threshold = command.threshold ?? this.deps.policy.base;
+        const threshold = this.askedDifficulty(json) ?? this.deps.policy.base;
         return {
           valid: value >= threshold ? "1" : "0",
           difficulty: formatU64(value),
@@ -273,13 +273,7 @@ export class WorkPeerServer {
         `Throttled: service "${name}" may make ${service.rate} requests/s (burst ${service.burst})`,
       );
     }
-    // parseRpc took any 1-16 hex digits; a multiplier is of this hub's base; neither means the base.
-    const asked =
-      json.multiplier !== undefined
-        ? fromMultiplier(Number(json.multiplier), policy.base)
-        : json.difficulty !== undefined
-          ? BigInt(`0x${String(json.difficulty)}`)
-          : policy.base;
+    const asked = this.askedDifficulty(json) ?? policy.base;
     const resolved = policy.resolve({ difficulty: formatU64(asked) });
     if (resolved.error !== undefined) return this.fail("bad_request", resolved.error);
     // A node checks the work against what it asked: work below that is useless to it.
@@ -339,6 +333,16 @@ export class WorkPeerServer {
       difficulty: formatU64(outcome.value),
       multiplier: String(policy.multiplierOf(outcome.value)),
     };
+  }
+
+  /**
+   * The difficulty a request names, as parseRpc checked it (1 to 16 hex digits, or a positive
+   * multiplier), with a multiplier taken of this hub's base rather than the live network's.
+   */
+  private askedDifficulty(json: Record<string, unknown>): bigint | undefined {
+    if (json.multiplier !== undefined) return fromMultiplier(Number(json.multiplier), this.deps.policy.base);
+    if (json.difficulty !== undefined) return BigInt(`0x${String(json.difficulty)}`);
+    return undefined;
   }
 
   /** The node took another peer's work: give up its requests here, and the job if nobody else waits. */

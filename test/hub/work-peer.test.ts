@@ -147,6 +147,14 @@ describe("dpow server --work-peer", () => {
       JSON.stringify({ action: "work_generate", hash: randomRoot(), pad: "x".repeat(10_000) }),
     );
     expect(big.json.error).toMatch(/^Request too large/);
+    const status = await post(JSON.stringify({ action: "status" }));
+    expect(status.json).toEqual({ generating: "0", queue_size: "0" });
+    const root = randomRoot();
+    const zero = await post(
+      JSON.stringify({ action: "work_validate", hash: root, work: "0000000000000000" }),
+    );
+    const value = workValue(parseHash(root), 0n).toString(16).padStart(16, "0");
+    expect(zero.json).toMatchObject({ valid: value >= TEST_DIFFICULTY ? "1" : "0", difficulty: value });
     const cancel = await post(JSON.stringify({ action: "work_cancel", hash: randomRoot() }));
     expect(cancel).toEqual({ status: 200, json: {} });
     // Every peer failing is what makes the node retry (and fall back to local work).
