@@ -40,6 +40,8 @@ export interface DpowClientOptions {
   fallback?: FallbackOptions;
   /** Reconnect delays: the first, doubled after each failure up to the last (default 100 ms .. 5 s). */
   reconnect?: { initialMs?: number; maxMs?: number };
+  /** Requests sent at once on the socket; more wait here for answers (default 256, the hub's own limit). */
+  maxInFlight?: number;
 }
 
 export interface WorkGenerateOptions {
@@ -72,9 +74,11 @@ export const CLIENT_DEFAULTS = {
   /** Largest answer accepted (an answer is a few hundred bytes). */
   maxPayload: 64 * 1024,
   handshakeTimeoutMs: 10_000,
+  maxInFlight: 256,
 } as const;
 
 const SHUTTING_DOWN = "The hub is shutting down";
+const TOO_MANY = "Too many requests in flight";
 
 interface Pending {
   id: number;
@@ -83,6 +87,8 @@ interface Pending {
   required: bigint;
   /** Sent on the socket that is open now (unsent ones go out on the next connection). */
   sent: boolean;
+  /** Sent on some connection: at its deadline it timed out, rather than found no hub. */
+  everSent: boolean;
   timer: NodeJS.Timeout;
   resolve(result: WorkGenerateResult): void;
   reject(err: DpowError): void;
@@ -118,11 +124,15 @@ export class DpowClient {
   private lastProblem = "not connected yet";
   private localBackend: Promise<WorkBackend> | undefined;
   private readonly localRuns = new Set<AbortController>();
+  /** Requests sent on the open socket and not answered yet; at most `limit`. */
+  private sentCount = 0;
+  private limit: number;
 
   constructor(private readonly options: DpowClientOptions) {
     this.url = serviceSocketUrl(options.url);
     this.base = options.base ?? SEND_THRESHOLD;
     this.delayMs = options.reconnect?.initialMs ?? CLIENT_DEFAULTS.reconnect.initialMs;
+    this.limit = Math.max(1, options.maxInFlight ?? CLIENT_DEFAULTS.maxInFlight);
   }
 
   /**
@@ -200,14 +210,25 @@ export class DpowClient {
         const request = this.pending.get(id);
         if (!request) return;
         this.settle(id);
+        this.pump();
         reject(
-          request.sent
+          request.everSent || this.open
             ? new DpowTimeoutError(`Timeout reached without work: no answer from the hub within ${timeout} s`)
             : new DpowUnavailableError(`the hub at ${this.url} is unreachable: ${this.lastProblem}`),
         );
       }, waitMs + CLIENT_DEFAULTS.answerMarginMs);
-      this.pending.set(id, { id, message, root, required, sent: false, timer, resolve, reject });
-      if (this.open) this.send(id);
+      this.pending.set(id, {
+        id,
+        message,
+        root,
+        required,
+        sent: false,
+        everSent: false,
+        timer,
+        resolve,
+        reject,
+      });
+      if (this.open) this.pump();
       else this.connect();
     });
   }
@@ -291,7 +312,7 @@ export class DpowClient {
     socket.on("open", () => {
       this.open = true;
       this.delayMs = this.options.reconnect?.initialMs ?? CLIENT_DEFAULTS.reconnect.initialMs;
-      for (const id of this.pending.keys()) this.send(id);
+      this.pump();
     });
     socket.on("message", (data) => this.onMessage(data.toString()));
     socket.on("error", (err) => {
@@ -303,6 +324,7 @@ export class DpowClient {
       this.open = false;
       // What was sent on this socket will never be answered on it: it goes out again.
       for (const request of this.pending.values()) request.sent = false;
+      this.sentCount = 0;
       if (this.pending.size > 0 && !this.closed) this.scheduleReconnect();
     });
   }
@@ -316,11 +338,17 @@ export class DpowClient {
     }, delay);
   }
 
-  private send(id: number): void {
-    const request = this.pending.get(id);
-    if (!request || request.sent || !this.socket || !this.open) return;
-    request.sent = true;
-    this.socket.send(request.message);
+  /** Sends waiting requests, oldest first, while fewer than `limit` are unanswered on the socket. */
+  private pump(): void {
+    if (!this.socket || !this.open) return;
+    for (const request of this.pending.values()) {
+      if (this.sentCount >= this.limit) return;
+      if (request.sent) continue;
+      request.sent = true;
+      request.everSent = true;
+      this.sentCount += 1;
+      this.socket.send(request.message);
+    }
   }
 
   private onMessage(text: string): void {
@@ -332,13 +360,23 @@ export class DpowClient {
     }
     const request = typeof answer.id === "number" ? this.pending.get(answer.id) : undefined;
     if (!request) return; // an answer without our id (a request given up on, or a socket-level error)
+    if (request.sent) {
+      request.sent = false;
+      this.sentCount -= 1;
+    }
     if (typeof answer.error === "string" && answer.error.startsWith(SHUTTING_DOWN)) {
       // This hub is going away: the request goes out again on the next connection (a restarted
       // hub, or another replica behind the same address), until its deadline.
-      request.sent = false;
+      return;
+    }
+    if (typeof answer.error === "string" && answer.error.startsWith(TOO_MANY)) {
+      // The hub allows fewer at once than this client sent: keep below that, and send it again.
+      this.limit = Math.max(1, this.sentCount);
+      this.pump();
       return;
     }
     this.settle(request.id);
+    this.pump();
     if (typeof answer.error === "string") {
       request.reject(errorFromAnswer({ error: answer.error, timeout: answer.timeout }));
       return;
@@ -367,5 +405,9 @@ export class DpowClient {
     if (!request) return;
     clearTimeout(request.timer);
     this.pending.delete(id);
+    if (request.sent) {
+      request.sent = false;
+      this.sentCount -= 1;
+    }
   }
 }

@@ -20,7 +20,7 @@ import {
 import { parseHash, parseU64 } from "../../src/nano/hex.js";
 import { workValue } from "../../src/nano/work.js";
 import { runCli } from "../helpers/cli.js";
-import { FakeWorker, randomHash } from "../helpers/fake-worker.js";
+import { FakeWorker, randomHash, solve } from "../helpers/fake-worker.js";
 import {
   type HubProcess,
   spawnHub,
@@ -214,6 +214,66 @@ describe("DpowClient", () => {
       expect((failure as Error).message).toMatch(/^the hub returned work that fails the difficulty/);
     } finally {
       liar.close();
+    }
+  });
+
+  it("keeps at most maxInFlight unanswered on the socket, and adapts to a hub that allows fewer", async () => {
+    // A hub that holds requests, answers them in batches with real work, and refuses beyond `limit`.
+    const strictHub = async (limit: number) => {
+      const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+      await new Promise((resolve) => server.once("listening", resolve));
+      const seen = { maxHeld: 0, refused: 0 };
+      server.on("connection", (ws) => {
+        let held: Array<{ id: number; hash: string }> = [];
+        let flush: NodeJS.Timeout | undefined;
+        const answer = () => {
+          clearTimeout(flush);
+          for (const { id, hash } of held)
+            ws.send(JSON.stringify({ id, hash, work: solve(hash, BASE).toString(16).padStart(16, "0") }));
+          held = [];
+        };
+        ws.on("message", (data) => {
+          const request = JSON.parse(data.toString()) as { id: number; hash: string };
+          if (held.length >= limit) {
+            seen.refused += 1;
+            ws.send(
+              JSON.stringify({
+                id: request.id,
+                error: `Too many requests in flight on this socket (at most ${limit})`,
+              }),
+            );
+            return;
+          }
+          held.push(request);
+          seen.maxHeld = Math.max(seen.maxHeld, held.length);
+          clearTimeout(flush);
+          flush = setTimeout(answer, 20); // the tail of a batch
+        });
+      });
+      return {
+        url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+        seen,
+        close: () => server.close(),
+      };
+    };
+    const capped = await strictHub(100);
+    const strict = await strictHub(3);
+    try {
+      const hashes = Array.from({ length: 12 }, () => randomHash());
+      const own = client({ url: capped.url, maxInFlight: 2 });
+      for (const [i, result] of (await Promise.all(hashes.map((h) => own.workGenerate(h)))).entries()) {
+        expectValid(result, hashes[i] as string);
+      }
+      expect(capped.seen.maxHeld).toBeLessThanOrEqual(2);
+      expect(capped.seen.refused).toBe(0);
+      const adapting = client({ url: strict.url, maxInFlight: 50 });
+      for (const [i, result] of (await Promise.all(hashes.map((h) => adapting.workGenerate(h)))).entries()) {
+        expectValid(result, hashes[i] as string);
+      }
+      expect(strict.seen.refused).toBeGreaterThan(0);
+    } finally {
+      capped.close();
+      strict.close();
     }
   });
 
