@@ -123,16 +123,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   let closing: Promise<void> | undefined;
   const close = async () => {
     front.stopAccepting();
-    const peerClosed = workPeer?.close();
+    workPeer?.stopAccepting();
     announcements.stop();
     precache?.close();
-    const drained = front.drain();
+    const drained = Promise.all([front.drain(), workPeer?.drain()]);
     const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2000).unref());
     await Promise.race([drained, deadline]);
     flow.close();
     await drained;
-    await peerClosed;
     front.closeConnections();
+    workPeer?.closeConnections();
     await counters.flush();
   };
   return {

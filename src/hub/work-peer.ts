@@ -157,12 +157,18 @@ export class WorkPeerServer {
     });
   }
 
-  /** Stops accepting, gives up the waiting requests (each answered with an error), and closes. */
-  async close(): Promise<void> {
+  /** Stops accepting connections; requests taken in keep going (the flow answers them, see drain). */
+  stopAccepting(): void {
     this.server.close();
     this.server.closeIdleConnections();
-    for (const set of this.waiting.values()) for (const controller of set) controller.abort();
+  }
+
+  /** Waits until every request taken in has been answered. */
+  async drain(): Promise<void> {
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  closeConnections(): void {
     this.server.closeAllConnections();
   }
 

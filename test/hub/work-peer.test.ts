@@ -22,6 +22,7 @@ import {
   spawnHub,
   TEST_DIFFICULTY,
   tempDir,
+  waitForMetric,
 } from "../helpers/hub-process.js";
 
 const BASE = parseU64(TEST_DIFFICULTY, "base");
@@ -196,5 +197,21 @@ describe("dpow server --work-peer-allow", () => {
     ]);
     expect(result.status).toBe(2);
     expect(result.stderr.trim()).toMatch(/^dpow: --work-peer-allow: "10\.0\.0\.0\/99" is not an IP address/);
+  });
+});
+
+describe("dpow server --work-peer, shutting down", () => {
+  it("answers a waiting node with an error (HTTP 200) and exits 0", async () => {
+    const other = await spawnHub(join(temp.dir, "stopping.db"), ["--work-peer", "127.0.0.1:0"]);
+    closers.push(() => other.stop());
+    const address = `127.0.0.1:${other.logs.find((l) => l.msg === "listening")?.work_peer_port}`;
+    const body = JSON.stringify({ action: "work_generate", hash: randomRoot(), difficulty: TEST_DIFFICULTY });
+    const answer = fetch(`http://${address}/`, { method: "POST", body });
+    await waitForMetric(other, "dpow_waiting_requests", (n) => n === 1);
+    const exited = other.stop("SIGTERM");
+    const response = await answer;
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { error: string }).error).toMatch(/^The hub is shutting down/);
+    expect(await exited).toBe(0);
   });
 });
