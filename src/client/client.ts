@@ -252,8 +252,10 @@ export class DpowClient {
         local?.abort();
         settle();
       };
+      const closedError = () => new DpowUnavailableError("the client was closed before work was found");
       const startLocal = () => {
-        if (done || local || this.closed) return;
+        if (done || local) return;
+        if (this.closed) return finish(() => reject(hubError ?? closedError()));
         const controller = new AbortController();
         local = controller;
         this.localRuns.add(controller);
@@ -272,7 +274,8 @@ export class DpowClient {
             );
           })
           .catch((err: Error) => {
-            if (controller.signal.aborted) return;
+            if (done) return;
+            if (controller.signal.aborted) return finish(() => reject(closedError())); // close()
             localError = new DpowUnavailableError(`local work failed: ${err.message}`);
             if (hubError) finish(() => reject(hubError));
           })

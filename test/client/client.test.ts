@@ -171,14 +171,18 @@ describe("DpowClient", () => {
   });
 
   it("falls back to this machine's CPU when the hub is down", async () => {
-    const dpow = client({
-      url: `http://127.0.0.1:${await freePort()}`,
-      fallback: { afterMs: 50, threads: 1 },
-    });
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const dpow = client({ url: down, fallback: { afterMs: 50, threads: 1 } });
     const hash = randomHash();
     const result = await dpow.workGenerate(hash, { timeout: 1 });
     expect(result.source).toBe("local");
     expectValid(result, hash);
+
+    // close() settles what still waits, fallback or not.
+    const waiting = client({ url: down, fallback: { afterMs: 60_000, threads: 1 } });
+    const never = waiting.workGenerate(randomHash(), { timeout: 30 });
+    await waiting.close();
+    await expect(never).rejects.toBeInstanceOf(DpowUnavailableError);
   });
 
   it("falls back when the hub is slow, but not when the credentials are wrong", async () => {
