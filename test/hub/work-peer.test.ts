@@ -24,6 +24,7 @@ import {
   tempDir,
   waitForMetric,
 } from "../helpers/hub-process.js";
+import { startCpuWorker, TestHub } from "../precache/harness.js";
 
 const BASE = parseU64(TEST_DIFFICULTY, "base");
 const temp = tempDir();
@@ -213,5 +214,31 @@ describe("dpow server --work-peer, shutting down", () => {
     expect(response.status).toBe(200);
     expect(((await response.json()) as { error: string }).error).toMatch(/^The hub is shutting down/);
     expect(await exited).toBe(0);
+  });
+});
+
+describe("work peer and precache", () => {
+  it("marks the account a node names for precache, as the service API does", async () => {
+    const test = await TestHub.start({
+      db: join(temp.dir, "precache.db"),
+      base: BASE,
+      precache: {},
+      workPeer: { host: "127.0.0.1", port: 0, service: "node", allow: ["127.0.0.1"] },
+    });
+    const cpu = await startCpuWorker(test, newPayout());
+    try {
+      const account = newPayout();
+      const hash = randomRoot();
+      const result = await new DistributedWork([`127.0.0.1:${test.hub.workPeerPort}`]).generate(
+        hash,
+        BASE,
+        account,
+      );
+      expect(valid(hash, result.work, BASE)).toBe(true);
+      expect(await test.coordinator.frontier(account)).toBe(hash);
+    } finally {
+      await cpu.stop();
+      await test.close();
+    }
   });
 });

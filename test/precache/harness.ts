@@ -13,6 +13,7 @@ import { SqliteLedger } from "../../src/hub/ledger/sqlite.js";
 import type { Coordinator } from "../../src/hub/ports.js";
 import { type PrecacheSettings, withPrecache } from "../../src/hub/precache/index.js";
 import { addService } from "../../src/hub/service-admin.js";
+import type { WorkPeerSettings } from "../../src/hub/work-peer.js";
 import { createBackend } from "../../src/pow/create-backend.js";
 import { type RunningWorker, startWorker } from "../../src/worker/index.js";
 
@@ -23,6 +24,8 @@ export interface TestHubOptions {
   outOfRange?: OutOfRange;
   /** Precache on, with these settings over test defaults. */
   precache?: Partial<PrecacheSettings>;
+  /** The work peer listener on (see src/hub/work-peer.ts). */
+  workPeer?: WorkPeerSettings;
 }
 
 export interface Credentials {
@@ -119,6 +122,7 @@ export class TestHub {
       logger: pino({ level: "silent" }),
       announcements: { heartbeatMs: 100, statisticsMs: 60_000 },
       precache,
+      workPeer: options.workPeer,
     });
   }
 }
