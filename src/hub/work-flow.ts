@@ -105,6 +105,21 @@ export class WorkFlow {
   }
 
   /**
+   * Stops the on-demand job for `hash` that `service` opened, and tells the workers, unless a
+   * request on this hub still waits on it: a client that gave up (a Nano node's work_cancel) must
+   * not take the work away from others. True when the job was closed.
+   */
+  async abandon(hash: string, service: string): Promise<boolean> {
+    if (this.waiters.has(hash)) return false;
+    const job = await this.coordinator.job(hash);
+    if (job?.type !== "ondemand" || job.service !== service || this.waiters.has(hash)) return false;
+    await this.coordinator.closeJob(hash, job.id);
+    await this.broker.publish(topics.cancel(job.type), formatCancelPayload(hash));
+    this.logger.debug({ hash, job: job.id, service }, "job cancelled by its service");
+    return true;
+  }
+
+  /**
    * Work found for `hash`: the coordinator's cache, else the best work a recorded win holds (the
    * cache dies with a hub that crashed after crediting a win but before answering; without this a
    * retry would broadcast again and pay a second worker), put back in the cache.
@@ -167,21 +182,6 @@ export class WorkFlow {
     if (job?.type !== "precache" || this.waiters.has(hash)) return;
     await this.coordinator.closeJob(hash, job.id);
     await this.broker.publish(topics.cancel(job.type), formatCancelPayload(hash));
-  }
-
-  /**
-   * Stops the on-demand job for `hash` that `service` opened, and tells the workers, unless a
-   * request on this hub still waits on it: a client that gave up (a Nano node's work_cancel) must
-   * not take the work away from others. True when the job was closed.
-   */
-  async cancel(hash: string, service: string): Promise<boolean> {
-    if (this.waiters.has(hash)) return false;
-    const job = await this.coordinator.job(hash);
-    if (job?.type !== "ondemand" || job.service !== service || this.waiters.has(hash)) return false;
-    await this.coordinator.closeJob(hash, job.id);
-    await this.broker.publish(topics.cancel(job.type), formatCancelPayload(hash));
-    this.logger.debug({ hash, job: job.id, service }, "job cancelled by its service");
-    return true;
   }
 
   /** Requests waiting for a result now. */

@@ -354,7 +354,7 @@ export class WorkPeerServer {
   /** The node took another peer's work: give up its requests here, and the job if nobody else waits. */
   private async cancel(hash: string): Promise<Body> {
     for (const controller of this.waiting.get(hash) ?? []) controller.abort();
-    const closed = await this.deps.flow.cancel(hash, this.settings.service);
+    const closed = await this.deps.flow.abandon(hash, this.settings.service);
     this.deps.logger.debug({ hash, job_closed: closed }, "work peer work_cancel");
     return {};
   }
