@@ -9,7 +9,6 @@ import {
   type ServerConfig,
 } from "../../hub/launch.js";
 import type { SqliteSync } from "../../hub/ledger/sqlite-open.js";
-import { parseAllowList, WORK_PEER_DEFAULTS, type WorkPeerSettings } from "../../hub/work-peer.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
@@ -17,8 +16,9 @@ import { redactUrl } from "../../protocol/redact-url.js";
 import { action, UsageError } from "../output.js";
 import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
 import { checkUrlFlag } from "../url-flags.js";
+import { addWorkPeerFlags, type WorkPeerFlags, workPeerSettings } from "../work-peer-flags.js";
 
-export interface ServerOptions extends PrecacheFlags {
+export interface ServerOptions extends PrecacheFlags, WorkPeerFlags {
   port: string;
   host: string;
   mqttPort: string;
@@ -37,9 +37,6 @@ export interface ServerOptions extends PrecacheFlags {
   workerPayout: string;
   logLevel: string;
   outOfRange?: "clamp" | "refuse";
-  workPeer?: string;
-  workPeerService?: string;
-  workPeerAllow?: string;
 }
 
 /** Nobody's address (public key zero): the local worker's default payout, so a demo credits no one. */
@@ -51,37 +48,6 @@ export function parsePort(text: string, flag: string): number {
     throw new UsageError(`${flag} must be a port number from 0 to 65535 (0 picks a free one), got "${text}"`);
   }
   return port;
-}
-
-/** `--work-peer [HOST:]PORT` (HOST defaults to --host) with its service and allow list; undefined when off. */
-export function workPeerSettings(opts: ServerOptions): WorkPeerSettings | undefined {
-  if (opts.workPeer === undefined) {
-    if (opts.workPeerService !== undefined || opts.workPeerAllow !== undefined)
-      throw new UsageError("--work-peer-service and --work-peer-allow need --work-peer [HOST:]PORT");
-    return undefined;
-  }
-  const match = /^(?:(\[[^\]]+\]|[^:]+):)?([^:]+)$/.exec(opts.workPeer);
-  if (!match?.[2]) {
-    throw new UsageError(
-      `--work-peer must be PORT or HOST:PORT (e.g. 127.0.0.1:7076), got "${opts.workPeer}"`,
-    );
-  }
-  const host = match[1]?.replace(/^\[|\]$/g, "") ?? opts.host;
-  const allow = (opts.workPeerAllow?.split(",") ?? [...WORK_PEER_DEFAULTS.allow]).filter(
-    (e) => e.trim() !== "",
-  );
-  try {
-    parseAllowList(allow);
-  } catch (err) {
-    throw new UsageError(`--work-peer-allow: ${(err as Error).message}`);
-  }
-  const service = opts.workPeerService ?? WORK_PEER_DEFAULTS.service;
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(service)) {
-    throw new UsageError(
-      `--work-peer-service must be 1 to 64 letters, digits, "_", "." or "-", got "${service}"`,
-    );
-  }
-  return { host, port: parsePort(match[2], "--work-peer"), service, allow };
 }
 
 /** The send base: --difficulty, or the network's (live by default). */
@@ -123,7 +89,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
-    workPeer: workPeerSettings(opts),
+    workPeer: workPeerSettings(opts, opts.host),
     logger,
   };
 }
@@ -274,18 +240,6 @@ export function registerServer(program: Command): void {
       new Option("--out-of-range <mode>", "a request outside [receive .. max]: clamp (with a hint) or refuse")
         .choices(["clamp", "refuse"])
         .default("clamp"),
-    )
-    .option(
-      "--work-peer <[host:]port>",
-      "also serve Nano nodes as a work peer (node.work_peers) on this port; off by default",
-    )
-    .option(
-      "--work-peer-service <name>",
-      `service the work peer's requests count as (registered if new; default ${WORK_PEER_DEFAULTS.service})`,
-    )
-    .option(
-      "--work-peer-allow <list>",
-      `source addresses or CIDR ranges the work peer serves, comma separated (default ${WORK_PEER_DEFAULTS.allow.join(",")})`,
     );
-  addPrecacheFlags(hubOptions(command, { logLevel: "info" })).action(action(server));
+  addWorkPeerFlags(addPrecacheFlags(hubOptions(command, { logLevel: "info" }))).action(action(server));
 }
