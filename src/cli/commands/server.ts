@@ -241,5 +241,6 @@ export function registerServer(program: Command): void {
         .choices(["clamp", "refuse"])
         .default("clamp"),
     );
-  addWorkPeerFlags(addPrecacheFlags(hubOptions(command, { logLevel: "info" }))).action(action(server));
+  addPrecacheFlags(hubOptions(command, { logLevel: "info" })).action(action(server));
+  addWorkPeerFlags(command);
 }
