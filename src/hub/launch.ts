@@ -23,6 +23,8 @@ export interface ServerConfig {
   port: number;
   host: string;
   mqttPort: number;
+  /** Serve a Nano node as its work peer (node.work_peers) on a listener of its own; off without it. */
+  workPeer?: WorkPeerSettings;
   db: string;
   /** Whether the SQLite ledger fsyncs every commit ("full") or not ("normal", the default). */
   sync?: SqliteSync;
@@ -40,8 +42,6 @@ export interface ServerConfig {
   postgresUrl?: string;
   clientPassword: string;
   interfacePassword?: string;
-  /** Serve a Nano node as its work peer (node.work_peers) on a listener of its own; off without it. */
-  workPeer?: WorkPeerSettings;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
   localWorker?: { payout: string };
   logger: Logger;
@@ -94,13 +94,13 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     const hub = await startHub({
       port: config.port,
       host: config.host,
+      workPeer: config.workPeer,
       broker: hubBroker,
       coordinator,
       ledger,
       policy: new DifficultyPolicy(config.base, config.maxMultiplier, config.outOfRange),
       logger,
       precache,
-      workPeer: config.workPeer,
     }).catch((err: NodeJS.ErrnoException) => {
       if (err instanceof WorkPeerListenError && err.code === "EADDRINUSE")
         throw new PortTakenError("work-peer", err.port);

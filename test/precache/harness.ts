@@ -19,13 +19,13 @@ import { type RunningWorker, startWorker } from "../../src/worker/index.js";
 
 export interface TestHubOptions {
   db: string;
+  /** The work peer listener on (see src/hub/work-peer.ts). */
+  workPeer?: WorkPeerSettings;
   base: bigint;
   maxMultiplier?: number;
   outOfRange?: OutOfRange;
   /** Precache on, with these settings over test defaults. */
   precache?: Partial<PrecacheSettings>;
-  /** The work peer listener on (see src/hub/work-peer.ts). */
-  workPeer?: WorkPeerSettings;
 }
 
 export interface Credentials {
@@ -115,6 +115,7 @@ export class TestHub {
     this.hub = await startHub({
       port: 0,
       host: "127.0.0.1",
+      workPeer: options.workPeer,
       broker: { broker: this.broker.hub, clientCount: () => this.broker.clientCount() },
       coordinator,
       ledger: this.ledger,
@@ -122,7 +123,6 @@ export class TestHub {
       logger: pino({ level: "silent" }),
       announcements: { heartbeatMs: 100, statisticsMs: 60_000 },
       precache,
-      workPeer: options.workPeer,
     });
   }
 }

@@ -77,6 +77,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     port: parsePort(opts.port, "--port"),
     host: opts.host,
     mqttPort: parsePort(opts.mqttPort, "--mqtt-port"),
+    workPeer: workPeerSettings(opts, opts.host),
     db: opts.db,
     sync: opts.sync,
     base: baseDifficulty(opts),
@@ -89,7 +90,6 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
-    workPeer: workPeerSettings(opts, opts.host),
     logger,
   };
 }
