@@ -11,6 +11,7 @@ import { ServiceApi } from "./service-api.js";
 import { ServiceCounters } from "./service-counters.js";
 import { ServiceDirectory } from "./service-directory.js";
 import { WorkFlow } from "./work-flow.js";
+import { WorkPeerServer, type WorkPeerSettings } from "./work-peer.js";
 import { DEFAULT_PENALTIES, type PenaltyOptions, WorkerPenalties } from "./worker-penalties.js";
 
 /** The broker as the hub uses it: the port, plus what the embedded broker adds. */
@@ -39,11 +40,15 @@ export interface HubOptions {
   drainMs?: number;
   /** Starts precache on the hub's work flow (see startPrecache); off without it. */
   precache?: (context: PrecacheContext) => RunningPrecache;
+  /** A Nano node's work peer listener (see work-peer.ts); off without it. */
+  workPeer?: WorkPeerSettings;
 }
 
 export interface Hub {
   /** The bound HTTP port. */
   port: number;
+  /** The work peer listener's bound port, when it is on. */
+  workPeerPort?: number;
   /** The work flow, for features that feed it (precache). */
   flow: WorkFlow;
   /** Stops accepting, answers or fails what is in flight, flushes counters. Leaves broker and storage open (their owner closes them). */
@@ -68,10 +73,23 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     jobGraceMs: options.jobGraceMs ?? 10_000,
   });
   const precache = options.precache?.({ flow, coordinator, metrics, logger });
+  const limiter = new RateLimiter();
+  const workPeer =
+    options.workPeer &&
+    new WorkPeerServer(options.workPeer, {
+      ledger,
+      limiter,
+      policy,
+      flow,
+      counters,
+      metrics,
+      logger,
+      precache,
+    });
   const api = new ServiceApi({
     precache,
     directory: new ServiceDirectory(ledger),
-    limiter: new RateLimiter(),
+    limiter,
     policy,
     flow,
     counters,
@@ -97,23 +115,32 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
   await flow.start();
   const port = await front.listen(options.port, options.host);
+  const workPeerPort = await workPeer?.listen().catch((err: unknown) => {
+    front.stopAccepting();
+    front.closeConnections();
+    flow.close();
+    throw err;
+  });
   await announcements.start();
 
   let closing: Promise<void> | undefined;
   const close = async () => {
     front.stopAccepting();
+    workPeer?.stopAccepting();
     announcements.stop();
     precache?.close();
-    const drained = front.drain();
+    const drained = Promise.all([front.drain(), workPeer?.drain()]);
     const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2000).unref());
     await Promise.race([drained, deadline]);
     flow.close();
     await drained;
     front.closeConnections();
+    workPeer?.closeConnections();
     await counters.flush();
   };
   return {
     port,
+    workPeerPort,
     flow,
     close: () => {
       closing ??= close();

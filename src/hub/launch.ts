@@ -18,11 +18,14 @@ import {
   startPrecache,
   withPrecache,
 } from "./precache/index.js";
+import { WorkPeerListenError, type WorkPeerSettings } from "./work-peer.js";
 
 export interface ServerConfig {
   port: number;
   host: string;
   mqttPort: number;
+  /** Serve a Nano node as its work peer (node.work_peers) on a listener of its own; off without it. */
+  workPeer?: WorkPeerSettings;
   db: string;
   /** Whether the SQLite ledger fsyncs every commit ("full") or not ("normal", the default). */
   sync?: SqliteSync;
@@ -51,6 +54,8 @@ export interface RunningServer {
   httpPort: number;
   /** The embedded broker's TCP port; null with an external broker. */
   mqttPort: number | null;
+  /** The work peer listener's port; null when it is off. */
+  workPeerPort: number | null;
   close(): Promise<void>;
 }
 
@@ -58,10 +63,12 @@ export interface RunningServer {
 export class PortTakenError extends Error {
   override name = "PortTakenError";
   constructor(
-    readonly which: "http" | "mqtt",
+    readonly which: "http" | "mqtt" | "work-peer",
     readonly port: number,
   ) {
-    super(`${which === "http" ? "HTTP" : "MQTT"} port ${port} is already in use`);
+    super(
+      `${which === "http" ? "HTTP" : which === "mqtt" ? "MQTT" : "work peer"} port ${port} is already in use`,
+    );
   }
 }
 
@@ -90,6 +97,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     const hub = await startHub({
       port: config.port,
       host: config.host,
+      workPeer: config.workPeer,
       broker: hubBroker,
       coordinator,
       ledger,
@@ -98,6 +106,8 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       logger,
       precache,
     }).catch((err: NodeJS.ErrnoException) => {
+      if (err instanceof WorkPeerListenError && err.code === "EADDRINUSE")
+        throw new PortTakenError("work-peer", err.port);
       throw err.code === "EADDRINUSE" ? new PortTakenError("http", config.port) : err;
     });
     closers.push(() => hub.close());
@@ -105,7 +115,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       const worker = await startLocalWorker(config, mqttPort, config.localWorker.payout);
       closers.push(() => worker.stop());
     }
-    return { httpPort: hub.port, mqttPort, close: closeAll };
+    return { httpPort: hub.port, mqttPort, workPeerPort: hub.workPeerPort ?? null, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -18,6 +18,8 @@ export interface WorkRequest {
   difficulty: bigint;
   timeoutMs: number;
   service: string | null;
+  /** Aborting gives up waiting (the outcome is then `timeout`); the job itself stays open. */
+  signal?: AbortSignal;
 }
 
 /** With work, `value` is workValue(root, work), computed from the work itself on every path. */
@@ -103,6 +105,21 @@ export class WorkFlow {
   }
 
   /**
+   * Stops the on-demand job for `hash` that `service` opened, and tells the workers, unless a
+   * request on this hub still waits on it: a client that gave up (a Nano node's work_cancel) must
+   * not take the work away from others. True when the job was closed.
+   */
+  async abandon(hash: string, service: string): Promise<boolean> {
+    if (this.waiters.has(hash)) return false;
+    const job = await this.coordinator.job(hash);
+    if (job?.type !== "ondemand" || job.service !== service || this.waiters.has(hash)) return false;
+    await this.coordinator.closeJob(hash, job.id);
+    await this.broker.publish(topics.cancel(job.type), formatCancelPayload(hash));
+    this.logger.debug({ hash, job: job.id, service }, "job cancelled by its service");
+    return true;
+  }
+
+  /**
    * Work found for `hash`: the coordinator's cache, else the best work a recorded win holds (the
    * cache dies with a hub that crashed after crediting a win but before answering; without this a
    * retry would broadcast again and pay a second worker), put back in the cache.
@@ -180,24 +197,29 @@ export class WorkFlow {
 
   private wait(request: WorkRequest): Promise<WorkOutcome> {
     return new Promise((resolve) => {
+      const { signal } = request;
+      if (signal?.aborted) return resolve({ kind: "timeout" });
       let set = this.waiters.get(request.hash);
       if (!set) {
         set = new Set();
         this.waiters.set(request.hash, set);
       }
       const waiters = set;
+      const onAbort = () => waiter.settle({ kind: "timeout" });
       const waiter: Waiter = {
         difficulty: request.difficulty,
         settle: (outcome) => {
+          if (!waiters.delete(waiter)) return;
           clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
           this.waiting -= 1;
-          waiters.delete(waiter);
           if (waiters.size === 0 && this.waiters.get(request.hash) === waiters)
             this.waiters.delete(request.hash);
           resolve(outcome);
         },
       };
       const timer = setTimeout(() => waiter.settle({ kind: "timeout" }), request.timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
       waiters.add(waiter);
       this.waiting += 1;
     });

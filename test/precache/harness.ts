@@ -13,11 +13,14 @@ import { SqliteLedger } from "../../src/hub/ledger/sqlite.js";
 import type { Coordinator } from "../../src/hub/ports.js";
 import { type PrecacheSettings, withPrecache } from "../../src/hub/precache/index.js";
 import { addService } from "../../src/hub/service-admin.js";
+import type { WorkPeerSettings } from "../../src/hub/work-peer.js";
 import { createBackend } from "../../src/pow/create-backend.js";
 import { type RunningWorker, startWorker } from "../../src/worker/index.js";
 
 export interface TestHubOptions {
   db: string;
+  /** The work peer listener on (see src/hub/work-peer.ts). */
+  workPeer?: WorkPeerSettings;
   base: bigint;
   maxMultiplier?: number;
   outOfRange?: OutOfRange;
@@ -112,6 +115,7 @@ export class TestHub {
     this.hub = await startHub({
       port: 0,
       host: "127.0.0.1",
+      workPeer: options.workPeer,
       broker: { broker: this.broker.hub, clientCount: () => this.broker.clientCount() },
       coordinator,
       ledger: this.ledger,

@@ -17,8 +17,9 @@ import { redactUrl } from "../../protocol/redact-url.js";
 import { action, UsageError } from "../output.js";
 import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
 import { checkUrlFlag } from "../url-flags.js";
+import { addWorkPeerFlags, type WorkPeerFlags, workPeerSettings } from "../work-peer-flags.js";
 
-export interface ServerOptions extends PrecacheFlags {
+export interface ServerOptions extends PrecacheFlags, WorkPeerFlags {
   port: string;
   host: string;
   mqttPort: string;
@@ -121,6 +122,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     port: parsePort(opts.port, "--port"),
     host: opts.host,
     mqttPort: parsePort(opts.mqttPort, "--mqtt-port"),
+    workPeer: workPeerSettings(opts, opts.host),
     db: opts.db,
     sync: opts.sync,
     base: baseDifficulty(opts),
@@ -140,7 +142,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
 
 /** Turns a taken port into advice naming the flag that moves it. */
 function portAdvice(err: PortTakenError): UsageError {
-  const flag = err.which === "http" ? "--port" : "--mqtt-port";
+  const flag = err.which === "http" ? "--port" : err.which === "mqtt" ? "--mqtt-port" : "--work-peer";
   const hint = err.which === "mqtt" ? " (another MQTT broker?)" : "";
   return new UsageError(`${err.message}${hint}; choose another with ${flag} PORT (0 picks a free one)`);
 }
@@ -202,6 +204,7 @@ async function server(opts: ServerOptions): Promise<void> {
     {
       http_port: running.httpPort,
       mqtt_port: running.mqttPort,
+      ...(running.workPeerPort === null ? {} : { work_peer_port: running.workPeerPort }),
       host: config.host,
       base_difficulty: formatU64(config.base),
       network: opts.difficulty !== undefined ? "custom" : (opts.network ?? "live"),
@@ -289,6 +292,7 @@ export function registerServer(program: Command): void {
     );
   addHttpLimitFlags(command);
   addPrecacheFlags(hubOptions(command, { logLevel: "info" })).action(action(server));
+  addWorkPeerFlags(command);
 }
 
 /** The HTTP front's limits (README "Security and limits"); defaults from HTTP_LIMITS. */
