@@ -17,6 +17,7 @@ import {
   startPrecache,
   withPrecache,
 } from "./precache/index.js";
+import type { PenaltyOptions } from "./worker-penalties.js";
 
 export interface ServerConfig {
   port: number;
@@ -39,6 +40,8 @@ export interface ServerConfig {
   postgresUrl?: string;
   clientPassword: string;
   interfacePassword?: string;
+  /** Invalid results per MQTT connection before it is dropped, and the cool-down; defaults without. */
+  penalties?: PenaltyOptions;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
   localWorker?: { payout: string };
   logger: Logger;
@@ -93,6 +96,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       policy: new DifficultyPolicy(config.base, config.maxMultiplier, config.outOfRange),
       logger,
       precache,
+      penalties: config.penalties,
     }).catch((err: NodeJS.ErrnoException) => {
       throw err.code === "EADDRINUSE" ? new PortTakenError("http", config.port) : err;
     });

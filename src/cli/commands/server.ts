@@ -14,10 +14,11 @@ import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
 import { redactUrl } from "../../protocol/redact-url.js";
 import { action, UsageError } from "../output.js";
+import { addPenaltyFlags, type PenaltyFlags, penaltySettings } from "../penalty-flags.js";
 import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
 import { checkUrlFlag } from "../url-flags.js";
 
-export interface ServerOptions extends PrecacheFlags {
+export interface ServerOptions extends PrecacheFlags, Partial<PenaltyFlags> {
   port: string;
   host: string;
   mqttPort: string;
@@ -88,6 +89,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
+    penalties: opts.penaltyThreshold !== undefined ? penaltySettings(opts as PenaltyFlags) : undefined,
     logger,
   };
 }
@@ -238,5 +240,5 @@ export function registerServer(program: Command): void {
         .choices(["clamp", "refuse"])
         .default("clamp"),
     );
-  addPrecacheFlags(hubOptions(command, { logLevel: "info" })).action(action(server));
+  addPenaltyFlags(addPrecacheFlags(hubOptions(command, { logLevel: "info" }))).action(action(server));
 }
