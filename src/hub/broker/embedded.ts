@@ -205,21 +205,21 @@ function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
   aedes.on("clientDisconnect", (client) => {
     if (clients.get(client.id) === client) clients.delete(client.id);
   });
-  const authenticate = aedes.authenticate;
-  aedes.authenticate = (client, username, password, done) => {
-    if (username !== undefined) usernames.set(client, username);
-    authenticate.call(aedes, client, username, password, done);
-  };
   /** "address clientId" -> until when that client id is refused from that address. */
   const refused = new Map<string, number>();
   const refusalKey = (clientId: string, address: string | undefined) => `${address ?? "?"} ${clientId}`;
-  const preConnect = aedes.preConnect;
-  aedes.preConnect = (client, packet, done) => {
-    const key = refusalKey(packet.clientId, remoteAddressOf(client));
+  // Wraps the accounts' check: a refused client id gets CONNACK 5 (not authorized) before it.
+  const authenticate = aedes.authenticate;
+  aedes.authenticate = (client, username, password, done) => {
+    const key = refusalKey(client.id, remoteAddressOf(client));
     const until = refused.get(key);
-    if (until !== undefined && until > Date.now()) return done(null, false);
+    if (until !== undefined && until > Date.now()) {
+      const error = new Error("refused for a cool-down: too many invalid results");
+      return done(Object.assign(error, { returnCode: 5 as const }), false);
+    }
     if (until !== undefined) refused.delete(key);
-    preConnect.call(aedes, client, packet, done);
+    if (username !== undefined) usernames.set(client, username);
+    authenticate.call(aedes, client, username, password, done);
   };
   const publisherOf = (packet: AedesPublishPacket): Publisher | undefined => {
     const clientId = (packet as { clientId?: string }).clientId;
