@@ -349,7 +349,7 @@ export class WorkFlow {
     if (!publisher || !this.penalties.strike(connectionKey(publisher))) return;
     const { coolDownMs, threshold, windowMs } = this.penalties.options;
     this.logger.warn(
-      { clientId: publisher.clientId, address: publisher.address, threshold, windowMs, coolDownMs },
+      { ...publisher, threshold, windowMs, coolDownMs },
       "MQTT client sent too many invalid results: disconnected, its results ignored for the cool-down",
     );
     this.broker.disconnect?.(publisher, coolDownMs);
