@@ -71,6 +71,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const accounting = new Accounting(ledger, broker.broker, logger);
   flow = new WorkFlow(broker.broker, coordinator, accounting, penalties, metrics, logger, {
     jobGraceMs: options.jobGraceMs ?? 10_000,
+    minDifficulty: policy.receive,
   });
   const precache = options.precache?.({ flow, coordinator, metrics, logger });
   const limiter = new RateLimiter();

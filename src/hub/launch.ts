@@ -19,6 +19,7 @@ import {
   withPrecache,
 } from "./precache/index.js";
 import { WorkPeerListenError, type WorkPeerSettings } from "./work-peer.js";
+import type { PenaltyOptions } from "./worker-penalties.js";
 
 export interface ServerConfig {
   port: number;
@@ -45,6 +46,8 @@ export interface ServerConfig {
   postgresUrl?: string;
   clientPassword: string;
   interfacePassword?: string;
+  /** Invalid results per MQTT connection before it is dropped, and the cool-down; defaults without. */
+  penalties?: PenaltyOptions;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
   localWorker?: { payout: string };
   logger: Logger;
@@ -105,6 +108,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       http: config.http,
       logger,
       precache,
+      penalties: config.penalties,
     }).catch((err: NodeJS.ErrnoException) => {
       if (err instanceof WorkPeerListenError && err.code === "EADDRINUSE")
         throw new PortTakenError("work-peer", err.port);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { apiKeyMatches, generateApiKey, hashApiKey } from "../../src/hub/api-keys.js";
 import { DEV_BASE, DifficultyPolicy } from "../../src/hub/difficulty-policy.js";
 import { RateLimiter } from "../../src/hub/rate-limiter.js";
-import { WorkerPenalties } from "../../src/hub/worker-penalties.js";
+import { connectionKey, WorkerPenalties } from "../../src/hub/worker-penalties.js";
 import {
   expectedHashes,
   fromMultiplier,
@@ -101,6 +101,15 @@ describe("WorkerPenalties", () => {
     expect(penalties.isIgnored("w")).toBe(true);
     now = 1151;
     expect(penalties.isIgnored("w")).toBe(false);
+  });
+});
+
+describe("connectionKey", () => {
+  it("is the connection's address and client id, so workers sharing an address are charged apart", () => {
+    const a = connectionKey({ clientId: "a", address: "10.0.0.1" });
+    expect(a).toBe(connectionKey({ clientId: "a", address: "10.0.0.1", username: "client" }));
+    expect(a).not.toBe(connectionKey({ clientId: "b", address: "10.0.0.1" }));
+    expect(a).not.toBe(connectionKey({ clientId: "a", address: "10.0.0.2" }));
   });
 });
 

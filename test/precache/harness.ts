@@ -26,6 +26,8 @@ export interface TestHubOptions {
   outOfRange?: OutOfRange;
   /** Precache on, with these settings over test defaults. */
   precache?: Partial<PrecacheSettings>;
+  /** Wraps the coordinator the hub uses (e.g. to pause between calls and force an interleaving). */
+  wrapCoordinator?: (coordinator: Coordinator) => Coordinator;
 }
 
 export interface Credentials {
@@ -111,13 +113,13 @@ export class TestHub {
     };
     const memory = new MemoryCoordinator({ frontierLimit: settings?.frontierLimit });
     const { coordinator, precache } = await withPrecache(settings, options.db, memory);
-    this.coordinator = coordinator;
+    this.coordinator = options.wrapCoordinator?.(coordinator) ?? coordinator;
     this.hub = await startHub({
       port: 0,
       host: "127.0.0.1",
       workPeer: options.workPeer,
       broker: { broker: this.broker.hub, clientCount: () => this.broker.clientCount() },
-      coordinator,
+      coordinator: this.coordinator,
       ledger: this.ledger,
       policy: new DifficultyPolicy(options.base, options.maxMultiplier ?? 8, options.outOfRange),
       logger: pino({ level: "silent" }),

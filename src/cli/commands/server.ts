@@ -15,11 +15,12 @@ import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
 import { redactUrl } from "../../protocol/redact-url.js";
 import { action, UsageError } from "../output.js";
+import { addPenaltyFlags, type PenaltyFlags, penaltySettings } from "../penalty-flags.js";
 import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
 import { checkUrlFlag } from "../url-flags.js";
 import { addWorkPeerFlags, type WorkPeerFlags, workPeerSettings } from "../work-peer-flags.js";
 
-export interface ServerOptions extends PrecacheFlags, WorkPeerFlags {
+export interface ServerOptions extends PrecacheFlags, WorkPeerFlags, Partial<PenaltyFlags> {
   port: string;
   host: string;
   mqttPort: string;
@@ -136,6 +137,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
+    penalties: opts.penaltyThreshold !== undefined ? penaltySettings(opts as PenaltyFlags) : undefined,
     logger,
   };
 }
@@ -291,7 +293,7 @@ export function registerServer(program: Command): void {
         .default("clamp"),
     );
   addHttpLimitFlags(command);
-  addPrecacheFlags(hubOptions(command, { logLevel: "info" })).action(action(server));
+  addPenaltyFlags(addPrecacheFlags(hubOptions(command, { logLevel: "info" }))).action(action(server));
   addWorkPeerFlags(command);
 }
 
