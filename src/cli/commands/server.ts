@@ -202,6 +202,8 @@ async function server(opts: ServerOptions): Promise<void> {
   const running = await launchServer(config).catch((err: unknown) => {
     throw launchAdvice(err, config.host);
   });
+  // Before "listening": whoever waits for that line may signal at once (see start.ts).
+  stopOnSignal(running, logger);
   logger.info(
     {
       http_port: running.httpPort,
@@ -220,7 +222,6 @@ async function server(opts: ServerOptions): Promise<void> {
       "development difficulty: a CPU solves it in milliseconds; this work is NOT valid on the live network",
     );
   }
-  stopOnSignal(running, logger);
 }
 
 /** Options shared by `dpow server` and `dpow start`. */
