@@ -68,6 +68,8 @@ export async function startRig(): Promise<Rig> {
       base: BENCH_BASE,
       maxMultiplier: 8,
       clientPassword,
+      // The load comes from one address, with as many connections as it has requests waiting.
+      http: { limits: { maxConnectionsPerIp: 0 } },
       // Warnings and errors only, on stderr: stdout may be carrying --json.
       logger: pino({ level: "warn", base: null }, pino.destination(2)),
     });

@@ -14,7 +14,11 @@ export class Accounting {
     private readonly logger: Logger,
   ) {}
 
-  async credit(job: Job, worker: string, work: bigint): Promise<void> {
+  /**
+   * Credits `worker` (its canonical `nano_` address: `xrb_` and `nano_` spellings of one key are one
+   * worker) and tells it its counters on `client/<replyTo>`, the spelling it sent and subscribed to.
+   */
+  async credit(job: Job, worker: string, replyTo: string, work: bigint): Promise<void> {
     const { recorded, counters } = await this.ledger.recordWin({
       jobId: job.id,
       hash: job.hash,
@@ -27,7 +31,7 @@ export class Accounting {
     });
     if (!recorded) return;
     const payload = JSON.stringify({ ...counters, block_rewarded: job.hash });
-    this.publish(topics.client(worker), payload);
+    this.publish(topics.client(replyTo), payload);
   }
 
   /** Work an on-demand win holds for `hash`: it outlives the coordinator's cache in a crash. */
@@ -35,9 +39,17 @@ export class Accounting {
     return this.ledger.solvedWork(hash);
   }
 
-  /** Tells a worker why it is not credited (its payout address is not a valid Nano address). */
-  rejectAddress(address: string, why: string): void {
-    this.publish(topics.client(address), JSON.stringify({ error: `Invalid payout address: ${why}` }));
+  /**
+   * Tells the sender of valid work for an open job that it is not credited: its payout address is
+   * not a valid Nano address (the original hub's words). Callers make sure of both conditions, so
+   * nobody can make the hub publish on `client/` topics of their choosing; `address` is one topic
+   * level (the result parser refuses wildcards, separators and more than 100 characters).
+   */
+  invalidAccount(address: string): void {
+    this.publish(
+      topics.client(address),
+      JSON.stringify({ error: `Work accepted but account ${address} is invalid` }),
+    );
   }
 
   private publish(topic: string, payload: string): void {

@@ -1,5 +1,6 @@
 import { fromMultiplier, toMultiplier } from "../nano/difficulty.js";
 import { formatU64, parseU64 } from "../nano/hex.js";
+import { ORIGINAL } from "../protocol/service.js";
 
 /** Receive work is 1/64 of the send base in multiplier terms, as on the live network. */
 const RECEIVE_MULTIPLIER = 1 / 64;
@@ -7,7 +8,12 @@ const RECEIVE_MULTIPLIER = 1 / 64;
 /** Expected hashes 2^16: one CPU thread solves it in milliseconds; max multiplier 8 stays well under a second. */
 export const DEV_BASE = 0xffff000000000000n;
 
-/** What a request asking for a difficulty outside [receive .. max] gets: the nearest bound with a hint, or an error. */
+/**
+ * What a request asking for less than the receive threshold gets: that threshold with a hint
+ * ("clamp"; more work is valid for less), or an error ("refuse"). A request above the maximum is
+ * always refused: work below what was asked must never be served (a client that trusts the
+ * `difficulty` it asked for would publish blocks the network rejects).
+ */
 export type OutOfRange = "clamp" | "refuse";
 
 /** The difficulty a request gets; `error` set when it is out of range and this hub refuses it. */
@@ -17,7 +23,7 @@ export interface Resolved {
   error?: string;
 }
 
-/** The difficulties this hub works at: the send base, and the range a request is clamped to. */
+/** The difficulties this hub works at: the send base, and the range requests must fall in. */
 export class DifficultyPolicy {
   readonly receive: bigint;
   readonly max: bigint;
@@ -33,7 +39,8 @@ export class DifficultyPolicy {
 
   /**
    * The difficulty a request gets: its multiplier (which wins over its difficulty), else its
-   * difficulty, else the base; out of [receive .. max] clamped with a hint saying so, or refused.
+   * difficulty, else the base. Above the maximum it is refused with the original DPoW's text;
+   * below the receive threshold raised to it with a hint, or refused (see OutOfRange).
    */
   resolve(request: { difficulty?: string; multiplier?: number }): Resolved {
     const asked =
@@ -42,22 +49,22 @@ export class DifficultyPolicy {
         : request.difficulty !== undefined
           ? parseU64(request.difficulty, "difficulty")
           : this.base;
-    if ((asked < this.receive || asked > this.max) && this.outOfRange === "refuse") {
+    if (asked > this.max) {
       return {
-        difficulty: asked < this.receive ? this.receive : this.max,
-        error: `difficulty out of range: this hub computes from ${formatU64(this.receive)} (receive threshold) to ${formatU64(this.max)} (${this.maxMultiplier}x the base ${formatU64(this.base)}), multiplier ${this.multiplierOf(this.receive)} to ${this.maxMultiplier}`,
+        difficulty: this.max,
+        error: `${ORIGINAL.tooHigh}. Maximum: ${formatU64(this.max)} ( ${this.maxMultiplier} multiplier ): this hub computes up to ${this.maxMultiplier}x its base ${formatU64(this.base)}`,
+      };
+    }
+    if (asked < this.receive && this.outOfRange === "refuse") {
+      return {
+        difficulty: this.receive,
+        error: `${ORIGINAL.tooLow}. Minimum: ${formatU64(this.receive)} ( ${this.multiplierOf(this.receive)} multiplier ): the receive threshold, the lowest this hub computes`,
       };
     }
     if (asked < this.receive) {
       return {
         difficulty: this.receive,
         hint: `difficulty raised to ${formatU64(this.receive)}, the lowest this hub computes (receive threshold)`,
-      };
-    }
-    if (asked > this.max) {
-      return {
-        difficulty: this.max,
-        hint: `difficulty lowered to ${formatU64(this.max)}, the highest this hub computes (${this.maxMultiplier}x the base ${formatU64(this.base)})`,
       };
     }
     return { difficulty: asked };

@@ -1,24 +1,75 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
+import { echoableId, errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
 import type { HubMetrics } from "./metrics.js";
 import { isPrecachePath, type PrecacheEndpoints, servePrecache } from "./precache/http-routes.js";
 import type { ApiAnswer, ServiceApi } from "./service-api.js";
 
 const WS_PING_INTERVAL_MS = 30_000;
-/** Requests one WebSocket may have waiting at once; beyond that a client must wait for answers. */
-const WS_MAX_IN_FLIGHT = 10_000;
+/** How long a WebSocket closed for abuse may take to finish the close handshake before it is dropped. */
+const WS_CLOSE_GRACE_MS = 1000;
+/** How often node:http checks headersTimeout and requestTimeout (its default, 30 s, would let them overrun by that much). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+/** Close code of a WebSocket closed for breaking a limit (RFC 6455 7.4.1: policy violation). */
+const WS_POLICY_VIOLATION = 1008;
 const JSON_HEADERS = { "content-type": "application/json" };
 
-export interface HttpServerOptions {
+/**
+ * What one client may hold of the hub, per connection and per address. Each bound is listed, with
+ * its flag and what an attack gets against it, in the README's "Security and limits".
+ */
+export interface HttpLimits {
+  /** Open HTTP and WebSocket connections from one remote address; 0 = no cap (behind a proxy). */
+  maxConnectionsPerIp: number;
+  /** Request headers must be complete within this. */
+  headersTimeoutMs: number;
+  /** The whole request, headers and body, must be received within this. */
+  requestTimeoutMs: number;
+  /** A `POST /service/` body that stops arriving for this long is cut (a trickled body). */
+  bodyIdleTimeoutMs: number;
+  /** Requests one WebSocket may have unanswered; more are refused with an error until answers go out. */
+  wsMaxInFlight: number;
+  /** Answers queued for a WebSocket whose client does not read; past it the socket is closed. */
+  wsMaxUnsentBytes: number;
+  /** Requests with invalid credentials one WebSocket may send; the last one closes it. */
+  wsMaxBadCredentials: number;
+}
+
+export const HTTP_LIMITS = {
+  // Every service request and every worker on /mqtt is one connection; a busy service keeps a few.
+  maxConnectionsPerIp: 256,
+  // A request is at most 4 KiB: 10 s is generous on any link, and cuts slowloris within 11 s.
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
+  bodyIdleTimeoutMs: 5_000,
+  // A request in flight holds its body (<= 4 KiB) and about 1 KiB of state: 256 bound a socket to
+  // about 1.3 MiB, four times what the benchmark keeps in flight (64); more takes another socket.
+  wsMaxInFlight: 256,
+  // An answer is about 200 bytes: 256 KiB is over a thousand answers the client has not read. An
+  // honest client that reads as it goes stays near 0.
+  wsMaxUnsentBytes: 256 * 1024,
+  // A service with a wrong key gets the same error every time; 5 are enough to show it.
+  wsMaxBadCredentials: 5,
+} satisfies HttpLimits;
+
+/** What the operator sets of the HTTP front (`dpow server` flags). */
+export interface HttpFrontSettings {
+  /** HTTP_LIMITS, with these replaced. */
+  limits?: Partial<HttpLimits>;
+  /** "original" (default): every service answer is HTTP 200, as the original DPoW's; "codes": REST statuses. */
+  httpStatus?: "original" | "codes";
+}
+
+export interface HttpServerOptions extends HttpFrontSettings {
   api: ServiceApi;
   metrics: HubMetrics;
   logger: Logger;
   /** Upgrade paths served by someone else on this server (the broker's `/mqtt`); others are refused. */
   foreignUpgradePaths: readonly string[];
-  /** `POST /block/` and `/upcheck/blocks/`; both answer 404 without precache. */
+  /** `POST /block/` and `/upcheck/blocks/`; without it they say precache is off (see servePrecache). */
   precache?: PrecacheEndpoints;
 }
 
@@ -29,17 +80,47 @@ export interface HttpServerOptions {
 export class HttpFront {
   readonly server: Server;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly limits: HttpLimits;
+  /** Open connections per remote address (only with a cap). */
+  private readonly connections = new Map<string, number>();
   /** Requests taken in and not yet answered, and who waits for that to reach zero (drain). */
   private inFlight = 0;
   private readonly idleWaiters: Array<() => void> = [];
   private pinger: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: HttpServerOptions) {
-    this.server = createServer((req, res) => this.route(req, res));
+    this.limits = { ...HTTP_LIMITS, ...options.limits };
+    this.server = createServer(
+      {
+        headersTimeout: this.limits.headersTimeoutMs,
+        requestTimeout: this.limits.requestTimeoutMs,
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      },
+      (req, res) => this.route(req, res),
+    );
+    if (this.limits.maxConnectionsPerIp > 0) {
+      this.server.on("connection", (socket: Socket) => this.admit(socket));
+    }
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(req, socket, head),
     );
     this.wss.on("connection", (ws) => this.serveSocket(ws));
+  }
+
+  /** Counts a new connection against its address; past the cap it is closed at once, unread. */
+  private admit(socket: Socket): void {
+    const address = socket.remoteAddress ?? "";
+    const open = (this.connections.get(address) ?? 0) + 1;
+    if (open > this.limits.maxConnectionsPerIp) {
+      socket.destroy();
+      return;
+    }
+    this.connections.set(address, open);
+    socket.once("close", () => {
+      const left = (this.connections.get(address) ?? 1) - 1;
+      if (left === 0) this.connections.delete(address);
+      else this.connections.set(address, left);
+    });
   }
 
   /** Resolves with the bound port; rejects with the listen error (EADDRINUSE included). */
@@ -94,8 +175,15 @@ export class HttpFront {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? "/").split("?", 1)[0];
-    if (req.method === "POST" && (path === "/service/" || path === "/service")) {
-      this.servePost(req, res);
+    if (path === "/service/" || path === "/service") {
+      if (req.method === "POST") this.servePost(req, res);
+      else {
+        res
+          .writeHead(405, { ...JSON_HEADERS, allow: "POST" })
+          .end(
+            JSON.stringify({ error: `Use POST ${path} with a JSON body (or the WebSocket at /service_ws/)` }),
+          );
+      }
       return;
     }
     if (path !== undefined && isPrecachePath(path)) {
@@ -121,30 +209,44 @@ export class HttpFront {
   }
 
   private servePost(req: IncomingMessage, res: ServerResponse): void {
+    const status = (answer: ApiAnswer) => (this.options.httpStatus === "codes" ? answer.status : 200);
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    // A body that stops arriving is cut: Content-Length 100 sent a byte every 10 s would otherwise
+    // hold the connection (and its memory) until requestTimeout.
+    const idle = setTimeout(() => {
+      this.options.logger.debug({ remote: req.socket.remoteAddress }, "request body stalled; connection cut");
+      req.destroy();
+    }, this.limits.bodyIdleTimeoutMs);
+    const done = () => clearTimeout(idle);
+    req.on("close", done);
     req.on("data", (chunk: Buffer) => {
+      idle.refresh();
       size += chunk.length;
       if (size > MAX_REQUEST_BYTES) {
         if (!refused) {
           refused = true;
+          done();
           // Answer at once and drop the connection rather than read an unbounded body.
+          const answer = { outcome: "bad_request", status: 413, body: { error: errors.tooLarge } } as const;
+          req.pause();
+          res.once("finish", () => req.destroy());
           res
-            .writeHead(413, { ...JSON_HEADERS, connection: "close" })
-            .end(JSON.stringify({ error: errors.tooLarge }));
-          req.destroy();
+            .writeHead(status(answer), { ...JSON_HEADERS, connection: "close" })
+            .end(JSON.stringify(answer.body));
         }
         return;
       }
       chunks.push(chunk);
     });
     req.on("end", () => {
+      done();
       if (refused) return;
       const body =
         chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8");
-      this.serve(body, ({ status, body: answer }) => {
-        res.writeHead(status, JSON_HEADERS).end(JSON.stringify(answer));
+      this.serve(body, (answer) => {
+        res.writeHead(status(answer), JSON_HEADERS).end(JSON.stringify(answer.body));
       });
     });
   }
@@ -161,29 +263,52 @@ export class HttpFront {
   }
 
   private serveSocket(ws: WebSocket): void {
+    const { wsMaxInFlight, wsMaxUnsentBytes, wsMaxBadCredentials } = this.limits;
     let inFlight = 0;
+    let badCredentials = 0;
     const alive = ws as WebSocket & { isAlive?: boolean };
     alive.isAlive = true;
     ws.on("pong", () => {
       alive.isAlive = true;
     });
     ws.on("error", (err) => this.options.logger.debug({ err }, "service WebSocket error"));
+    /** Sends an answer, unless the client has left too many unread: then the socket is closed. */
+    const send = (body: unknown) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > wsMaxUnsentBytes) {
+        this.closeForAbuse(ws, "too much unread data");
+        return;
+      }
+      ws.send(JSON.stringify(body));
+    };
     ws.on("message", (data: RawData) => {
+      if (ws.readyState !== ws.OPEN) return;
       const text = rawToString(data);
-      if (inFlight >= WS_MAX_IN_FLIGHT) {
-        ws.send(
-          JSON.stringify({
-            error: `Too many requests in flight on this socket (at most ${WS_MAX_IN_FLIGHT})`,
-          }),
-        );
+      if (inFlight >= wsMaxInFlight) {
+        const id = idOf(text);
+        const error = `Too many requests in flight on this socket (at most ${wsMaxInFlight}); wait for answers or open another socket`;
+        send(id === undefined ? { error } : { error, id });
         return;
       }
       inFlight += 1;
-      this.serve(text, ({ body }) => {
+      this.serve(text, ({ outcome, body }) => {
         inFlight -= 1;
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
+        send(body);
+        if (outcome === "credentials" && ++badCredentials >= wsMaxBadCredentials) {
+          this.closeForAbuse(ws, "too many requests with invalid credentials");
+        }
       });
     });
+  }
+
+  /** Closes a WebSocket that broke a limit, with the reason; one that does not read is dropped soon after. */
+  private closeForAbuse(ws: WebSocket, reason: string): void {
+    if (ws.readyState !== ws.OPEN) return;
+    this.options.logger.debug({ reason }, "service WebSocket closed");
+    ws.close(WS_POLICY_VIOLATION, reason);
+    // Read no more of what it sends (a flood would cost a parse per message until it is gone).
+    ws.pause();
+    setTimeout(() => ws.terminate(), WS_CLOSE_GRACE_MS).unref();
   }
 
   /** Keeps service sockets alive through proxies, and drops the ones whose peer vanished. */
@@ -197,6 +322,16 @@ export class HttpFront {
       alive.isAlive = false;
       ws.ping();
     }
+  }
+}
+
+/** The request's id when it is JSON with an id small enough to echo; else undefined. */
+function idOf(text: string): unknown {
+  try {
+    const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
+    return id !== undefined && echoableId(id) ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { Accounting } from "./accounting.js";
 import { type AnnouncementOptions, Announcements, DEFAULT_ANNOUNCEMENTS } from "./announcements.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
-import { HttpFront } from "./http-server.js";
+import { HttpFront, type HttpFrontSettings } from "./http-server.js";
 import { HubMetrics } from "./metrics.js";
 import type { Broker, Coordinator, Ledger } from "./ports.js";
 import type { PrecacheContext, RunningPrecache } from "./precache/index.js";
@@ -11,6 +11,7 @@ import { ServiceApi } from "./service-api.js";
 import { ServiceCounters } from "./service-counters.js";
 import { ServiceDirectory } from "./service-directory.js";
 import { WorkFlow } from "./work-flow.js";
+import { WorkPeerServer, type WorkPeerSettings } from "./work-peer.js";
 import { DEFAULT_PENALTIES, type PenaltyOptions, WorkerPenalties } from "./worker-penalties.js";
 
 /** The broker as the hub uses it: the port, plus what the embedded broker adds. */
@@ -28,6 +29,8 @@ export interface HubOptions {
   coordinator: Coordinator;
   ledger: Ledger;
   policy: DifficultyPolicy;
+  /** Per-client limits and the status of service answers (defaults: HTTP_LIMITS, always 200). */
+  http?: HttpFrontSettings;
   logger: Logger;
   penalties?: PenaltyOptions;
   announcements?: AnnouncementOptions;
@@ -37,11 +40,15 @@ export interface HubOptions {
   drainMs?: number;
   /** Starts precache on the hub's work flow (see startPrecache); off without it. */
   precache?: (context: PrecacheContext) => RunningPrecache;
+  /** A Nano node's work peer listener (see work-peer.ts); off without it. */
+  workPeer?: WorkPeerSettings;
 }
 
 export interface Hub {
   /** The bound HTTP port. */
   port: number;
+  /** The work peer listener's bound port, when it is on. */
+  workPeerPort?: number;
   /** The work flow, for features that feed it (precache). */
   flow: WorkFlow;
   /** Stops accepting, answers or fails what is in flight, flushes counters. Leaves broker and storage open (their owner closes them). */
@@ -64,12 +71,26 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const accounting = new Accounting(ledger, broker.broker, logger);
   flow = new WorkFlow(broker.broker, coordinator, accounting, penalties, metrics, logger, {
     jobGraceMs: options.jobGraceMs ?? 10_000,
+    minDifficulty: policy.receive,
   });
   const precache = options.precache?.({ flow, coordinator, metrics, logger });
+  const limiter = new RateLimiter();
+  const workPeer =
+    options.workPeer &&
+    new WorkPeerServer(options.workPeer, {
+      ledger,
+      limiter,
+      policy,
+      flow,
+      counters,
+      metrics,
+      logger,
+      precache,
+    });
   const api = new ServiceApi({
     precache,
     directory: new ServiceDirectory(ledger),
-    limiter: new RateLimiter(),
+    limiter,
     policy,
     flow,
     counters,
@@ -82,6 +103,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     metrics,
     logger,
     foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH] : [],
+    ...options.http,
   });
   broker.attachWebSocket?.(front.server, MQTT_WS_PATH);
   const announcements = new Announcements(
@@ -94,23 +116,32 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
   await flow.start();
   const port = await front.listen(options.port, options.host);
+  const workPeerPort = await workPeer?.listen().catch((err: unknown) => {
+    front.stopAccepting();
+    front.closeConnections();
+    flow.close();
+    throw err;
+  });
   await announcements.start();
 
   let closing: Promise<void> | undefined;
   const close = async () => {
     front.stopAccepting();
+    workPeer?.stopAccepting();
     announcements.stop();
     precache?.close();
-    const drained = front.drain();
+    const drained = Promise.all([front.drain(), workPeer?.drain()]);
     const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2000).unref());
     await Promise.race([drained, deadline]);
     flow.close();
     await drained;
     front.closeConnections();
+    workPeer?.closeConnections();
     await counters.flush();
   };
   return {
     port,
+    workPeerPort,
     flow,
     close: () => {
       closing ??= close();

@@ -6,6 +6,7 @@ import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
 import { RedisCoordinator } from "./coordinator/redis.js";
 import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
+import type { HttpFrontSettings } from "./http-server.js";
 import { type HubBroker, startHub } from "./hub.js";
 import { openLedger } from "./ledger/open.js";
 import type { SqliteSync } from "./ledger/sqlite-open.js";
@@ -17,18 +18,24 @@ import {
   startPrecache,
   withPrecache,
 } from "./precache/index.js";
+import { WorkPeerListenError, type WorkPeerSettings } from "./work-peer.js";
+import type { PenaltyOptions } from "./worker-penalties.js";
 
 export interface ServerConfig {
   port: number;
   host: string;
   mqttPort: number;
+  /** Serve a Nano node as its work peer (node.work_peers) on a listener of its own; off without it. */
+  workPeer?: WorkPeerSettings;
   db: string;
   /** Whether the SQLite ledger fsyncs every commit ("full") or not ("normal", the default). */
   sync?: SqliteSync;
   base: bigint;
   maxMultiplier: number;
-  /** Requests outside [receive .. max]: clamped with a hint (default) or refused. */
+  /** Requests below the receive threshold: raised with a hint (default) or refused; above max: refused. */
   outOfRange?: OutOfRange;
+  /** Per-client limits and the status of service answers (see HttpFront). */
+  http?: HttpFrontSettings;
   /** Precache from a Nano node's confirmations; off without it. */
   precache?: PrecacheSettings;
   /** An external broker (as `dpowserver`) instead of the embedded one. */
@@ -39,6 +46,8 @@ export interface ServerConfig {
   postgresUrl?: string;
   clientPassword: string;
   interfacePassword?: string;
+  /** Invalid results per MQTT connection before it is dropped, and the cool-down; defaults without. */
+  penalties?: PenaltyOptions;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
   localWorker?: { payout: string };
   logger: Logger;
@@ -48,6 +57,8 @@ export interface RunningServer {
   httpPort: number;
   /** The embedded broker's TCP port; null with an external broker. */
   mqttPort: number | null;
+  /** The work peer listener's port; null when it is off. */
+  workPeerPort: number | null;
   close(): Promise<void>;
 }
 
@@ -55,10 +66,12 @@ export interface RunningServer {
 export class PortTakenError extends Error {
   override name = "PortTakenError";
   constructor(
-    readonly which: "http" | "mqtt",
+    readonly which: "http" | "mqtt" | "work-peer",
     readonly port: number,
   ) {
-    super(`${which === "http" ? "HTTP" : "MQTT"} port ${port} is already in use`);
+    super(
+      `${which === "http" ? "HTTP" : which === "mqtt" ? "MQTT" : "work peer"} port ${port} is already in use`,
+    );
   }
 }
 
@@ -87,13 +100,18 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     const hub = await startHub({
       port: config.port,
       host: config.host,
+      workPeer: config.workPeer,
       broker: hubBroker,
       coordinator,
       ledger,
       policy: new DifficultyPolicy(config.base, config.maxMultiplier, config.outOfRange),
+      http: config.http,
       logger,
       precache,
+      penalties: config.penalties,
     }).catch((err: NodeJS.ErrnoException) => {
+      if (err instanceof WorkPeerListenError && err.code === "EADDRINUSE")
+        throw new PortTakenError("work-peer", err.port);
       throw err.code === "EADDRINUSE" ? new PortTakenError("http", config.port) : err;
     });
     closers.push(() => hub.close());
@@ -101,7 +119,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       const worker = await startLocalWorker(config, mqttPort, config.localWorker.payout);
       closers.push(() => worker.stop());
     }
-    return { httpPort: hub.port, mqttPort, close: closeAll };
+    return { httpPort: hub.port, mqttPort, workPeerPort: hub.workPeerPort ?? null, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

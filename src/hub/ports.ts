@@ -5,7 +5,21 @@
  */
 import type { WorkType } from "../protocol/topics.js";
 
-export type MessageHandler = (topic: string, payload: Buffer) => void;
+/**
+ * Who published a message, where the broker can tell: the embedded broker knows each connection;
+ * an external broker does not say, and its handlers get no publisher. Payload fields (a result's
+ * payout address) are not this: anyone may write anything there.
+ */
+export interface Publisher {
+  /** The MQTT client id of the connection. */
+  clientId: string;
+  /** The remote IP address of the connection, when known. */
+  address?: string;
+  /** The broker account it logged in as, when known. */
+  username?: string;
+}
+
+export type MessageHandler = (topic: string, payload: Buffer, publisher?: Publisher) => void;
 
 export interface PublishOptions {
   retain?: boolean;
@@ -17,6 +31,11 @@ export interface Broker {
   publish(topic: string, payload: string | Buffer, options?: PublishOptions): Promise<void>;
   /** `pattern` may use MQTT wildcards (`result/#`); the handler sees every matching message. */
   subscribe(pattern: string, handler: MessageHandler): Promise<void>;
+  /**
+   * Drops the connection `publisher` names and refuses that client id from that address for
+   * `refuseMs` (embedded broker only; an external broker has its own limits).
+   */
+  disconnect?(publisher: Publisher, refuseMs: number): void;
   close(): Promise<void>;
 }
 

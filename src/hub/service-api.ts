@@ -3,6 +3,7 @@ import { formatU64 } from "../nano/hex.js";
 import {
   type ErrorResponse,
   errors,
+  ORIGINAL,
   parseServiceRequest,
   type ServiceResponse,
 } from "../protocol/service.js";
@@ -15,12 +16,18 @@ import type { ServiceDirectory } from "./service-directory.js";
 import type { WorkFlow } from "./work-flow.js";
 
 export interface ApiAnswer {
-  /** HTTP status for `POST /service/`; the WebSocket API sends only the body. */
+  outcome: RequestOutcome;
+  /**
+   * The REST status of this outcome, sent by `POST /service/` only with `--http-status codes`: by
+   * default every answer is 200, as the original's (clients such as NanoRPCProxy throw away the
+   * body of any other status). The WebSocket API sends only the body.
+   */
   status: number;
   body: ServiceResponse;
 }
 
-const STATUS: Record<RequestOutcome, number> = {
+/** The REST status of each outcome (`--http-status codes`). */
+const REST_STATUS: Record<RequestOutcome, number> = {
   cache: 200,
   work: 200,
   timeout: 504,
@@ -63,7 +70,18 @@ export class ServiceApi {
     const started = performance.now();
     const { directory, limiter, policy, flow, counters, metrics, logger } = this.deps;
     const parsed = parseServiceRequest(body);
-    if (!parsed.ok) return this.fail("bad_request", parsed.error);
+    if (!parsed.ok) {
+      // Credentials first, as the original: without a key, nothing but "Invalid credentials".
+      const { credentials } = parsed;
+      if (credentials && !(await directory.authenticate(credentials.user, credentials.api_key))) {
+        const { id } = parsed.error;
+        return this.fail(
+          "credentials",
+          id === undefined ? { error: errors.credentials } : { error: errors.credentials, id },
+        );
+      }
+      return this.fail("bad_request", parsed.error);
+    }
     const request = parsed.request;
     const withId = (response: ErrorResponse): ErrorResponse =>
       request.id === undefined ? response : { ...response, id: request.id };
@@ -90,7 +108,7 @@ export class ServiceApi {
     if (outcome.kind === "closed") return this.fail("shutting_down", withId({ error: errors.shuttingDown }));
     if (outcome.kind === "timeout") {
       logger.info({ requestId, hash, service: service.name }, "request timed out");
-      const error = `Timeout: no worker returned work within ${request.timeout} s; retry with the same hash (the job stays open a little longer)`;
+      const error = `${ORIGINAL.timedOut}: no worker returned work within ${request.timeout} s; retry with the same hash (the job stays open a little longer)`;
       return this.fail("timeout", withId({ error, timeout: true }));
     }
     // The last line of defence: never hand out work that fails at the difficulty asked for. The
@@ -108,6 +126,7 @@ export class ServiceApi {
     metrics.latency.observe({ source: outcome.kind }, (performance.now() - started) / 1000);
     logger.debug({ requestId, hash, service: service.name, source: outcome.kind }, "work served");
     return {
+      outcome: outcome.kind,
       status: 200,
       body: {
         work: formatU64(outcome.work),
@@ -122,6 +141,6 @@ export class ServiceApi {
 
   private fail(outcome: RequestOutcome, body: ErrorResponse): ApiAnswer {
     this.deps.metrics.request(outcome);
-    return { status: STATUS[outcome], body };
+    return { outcome, status: REST_STATUS[outcome], body };
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { canonicalAddress } from "../nano/account.js";
 import { workValue } from "../nano/work.js";
 import {
   formatCancelPayload,
@@ -9,8 +10,8 @@ import {
 } from "../protocol/topics.js";
 import type { Accounting } from "./accounting.js";
 import type { HubMetrics } from "./metrics.js";
-import type { Broker, CachedWork, Coordinator, Job, OpenJobRequest } from "./ports.js";
-import type { WorkerPenalties } from "./worker-penalties.js";
+import type { Broker, CachedWork, Coordinator, Job, OpenJobRequest, Publisher } from "./ports.js";
+import { connectionKey, type WorkerPenalties } from "./worker-penalties.js";
 
 export interface WorkRequest {
   /** Canonical (upper-case) hex of the root the work is for. */
@@ -18,6 +19,8 @@ export interface WorkRequest {
   difficulty: bigint;
   timeoutMs: number;
   service: string | null;
+  /** Aborting gives up waiting (the outcome is then `timeout`); the job itself stays open. */
+  signal?: AbortSignal;
 }
 
 /** With work, `value` is workValue(root, work), computed from the work itself on every path. */
@@ -25,6 +28,13 @@ export type WorkOutcome =
   | { kind: "cache" | "work"; work: bigint; value: bigint }
   | { kind: "timeout" }
   | { kind: "closed" };
+
+/** Who a winning result pays: its canonical `nano_` account, or null when its address is invalid. */
+interface Payee {
+  account: string | null;
+  /** The address as sent: its `client/` topic, where the worker listens. */
+  address: string;
+}
 
 interface Waiter {
   difficulty: bigint;
@@ -34,6 +44,11 @@ interface Waiter {
 export interface WorkFlowOptions {
   /** How long a job stays open after its last request times out, so a retry does not broadcast again. */
   jobGraceMs: number;
+  /**
+   * The lowest difficulty this hub broadcasts (its receive threshold): work below it is garbage
+   * whatever job it names, and is charged to its connection without a job look-up. Default 0.
+   */
+  minDifficulty?: bigint;
 }
 
 /**
@@ -62,8 +77,8 @@ export class WorkFlow {
   ) {}
 
   async start(): Promise<void> {
-    await this.broker.subscribe(topics.allResults, (topic, payload) => {
-      this.onResult(topic, payload).catch((err: unknown) =>
+    await this.broker.subscribe(topics.allResults, (topic, payload, publisher) => {
+      this.onResult(topic, payload, publisher).catch((err: unknown) =>
         this.logger.error({ err, topic }, "handling a result failed"),
       );
     });
@@ -100,6 +115,21 @@ export class WorkFlow {
     // Any open job (an on-demand one included) will cache its result: a second job would pay twice.
     if (await this.coordinator.job(hash)) return false;
     return this.broadcast({ hash, type: "precache", difficulty, service: null, ttlMs });
+  }
+
+  /**
+   * Stops the on-demand job for `hash` that `service` opened, and tells the workers, unless a
+   * request on this hub still waits on it: a client that gave up (a Nano node's work_cancel) must
+   * not take the work away from others. True when the job was closed.
+   */
+  async abandon(hash: string, service: string): Promise<boolean> {
+    if (this.waiters.has(hash)) return false;
+    const job = await this.coordinator.job(hash);
+    if (job?.type !== "ondemand" || job.service !== service || this.waiters.has(hash)) return false;
+    await this.coordinator.closeJob(hash, job.id);
+    await this.cancel(job);
+    this.logger.debug({ hash, job: job.id, service }, "job cancelled by its service");
+    return true;
   }
 
   /**
@@ -164,7 +194,24 @@ export class WorkFlow {
     const job = await this.coordinator.job(hash);
     if (job?.type !== "precache" || this.waiters.has(hash)) return;
     await this.coordinator.closeJob(hash, job.id);
-    await this.broker.publish(topics.cancel(job.type), formatCancelPayload(hash));
+    await this.cancel(job);
+  }
+
+  /**
+   * Publishes the cancel of `job`, then the job open for its hash now, if a newer one is. Workers
+   * cancel by hash alone (the payload is `HASH`, DESIGN 3.1), and a request may open a newer job
+   * for the hash between the old one closing and its cancel going out (a request at a higher
+   * difficulty just after precached work for the hash was won, say). That job's broadcast then
+   * reached the workers before this cancel, which killed it too, and its service waited in vain.
+   * Its work again after the cancel, over the same connection, restores the order workers need;
+   * a worker that kept it takes the repeat as a duplicate. One job look-up per cancel.
+   */
+  private async cancel(job: Job): Promise<void> {
+    await this.broker.publish(topics.cancel(job.type), formatCancelPayload(job.hash));
+    const newer = await this.coordinator.job(job.hash);
+    if (newer === undefined || newer.id === job.id) return;
+    await this.broker.publish(topics.work(newer.type), formatWorkPayload(newer));
+    this.logger.debug({ hash: job.hash, job: newer.id }, "job broadcast again after a cancel for its hash");
   }
 
   /** Requests waiting for a result now. */
@@ -180,52 +227,69 @@ export class WorkFlow {
 
   private wait(request: WorkRequest): Promise<WorkOutcome> {
     return new Promise((resolve) => {
+      const { signal } = request;
+      if (signal?.aborted) return resolve({ kind: "timeout" });
       let set = this.waiters.get(request.hash);
       if (!set) {
         set = new Set();
         this.waiters.set(request.hash, set);
       }
       const waiters = set;
+      const onAbort = () => waiter.settle({ kind: "timeout" });
       const waiter: Waiter = {
         difficulty: request.difficulty,
         settle: (outcome) => {
+          if (!waiters.delete(waiter)) return;
           clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
           this.waiting -= 1;
-          waiters.delete(waiter);
           if (waiters.size === 0 && this.waiters.get(request.hash) === waiters)
             this.waiters.delete(request.hash);
           resolve(outcome);
         },
       };
       const timer = setTimeout(() => waiter.settle({ kind: "timeout" }), request.timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
       waiters.add(waiter);
       this.waiting += 1;
     });
   }
 
-  private async onResult(topic: string, payload: Buffer): Promise<void> {
-    if (workTypeOf(topic) === null) return this.metrics.result("garbage");
-    const parsed = parseResultPayload(payload);
-    if (!parsed.ok) {
-      this.logger.debug({ topic, reason: parsed.error }, "unreadable result dropped");
+  /**
+   * Judges one result. Invalid work is charged to the connection that sent it (`publisher`, known
+   * on the embedded broker), never to the payout address it names: that field is unauthenticated.
+   * With an external broker there is no publisher, and invalid work is only dropped and counted.
+   */
+  private async onResult(topic: string, payload: Buffer, publisher?: Publisher): Promise<void> {
+    if (publisher && this.penalties.isIgnored(connectionKey(publisher)))
+      return this.metrics.result("ignored");
+    const type = workTypeOf(topic);
+    const parsed = type === null ? null : parseResultPayload(payload);
+    if (parsed === null || !parsed.ok) {
+      this.logger.debug(
+        { topic, reason: parsed?.error ?? "not a result topic" },
+        "unreadable result dropped",
+      );
+      this.strike(publisher);
       return this.metrics.result("garbage");
     }
-    const { hash, work, address } = parsed.value;
-    if (this.penalties.isIgnored(address)) return this.metrics.result("ignored");
-    if (parsed.value.addressError !== null) {
-      this.accounting.rejectAddress(address, parsed.value.addressError);
-      this.strike(address);
-      return this.metrics.result("bad_address");
+    const { hash, work, address, addressError } = parsed.value;
+    const value = workValue(Buffer.from(hash, "hex"), work);
+    if (value < (this.options.minDifficulty ?? 0n)) {
+      this.strike(publisher);
+      return this.metrics.result("invalid");
     }
     const job = await this.coordinator.job(hash);
-    if (!job) return this.keepBest(hash, work);
-    const value = workValue(Buffer.from(hash, "hex"), work);
-    if (value >= job.difficulty) return this.judgeWinner(job, address, work, value);
+    if (!job) return this.keepBest(hash, work, value);
+    if (value >= job.difficulty) {
+      const account = addressError === null ? canonicalAddress(address) : null;
+      return this.judgeWinner(job, { account, address }, work, value);
+    }
     const answered = this.answer(hash, work, value);
     if (answered === 0) {
       // A precache result for a job a service has raised since: honest work for the old job.
-      if (workTypeOf(topic) === "precache" && job.type === "ondemand") return this.metrics.result("late");
-      this.strike(address);
+      if (type === "precache" && job.type === "ondemand") return this.metrics.result("late");
+      this.strike(publisher);
       return this.metrics.result("invalid");
     }
     // Work below the job's difficulty that still satisfied requests (the job was raised after it
@@ -239,8 +303,8 @@ export class WorkFlow {
    * requests here whose job another replica won (that replica credits it); while this replica
    * credits the job, its winner answers once the credit is durable.
    */
-  private async judgeWinner(job: Job, address: string, work: bigint, value: bigint): Promise<void> {
-    if (await this.coordinator.claimWin(job.id)) return this.win(job, address, work, value);
+  private async judgeWinner(job: Job, payee: Payee, work: bigint, value: bigint): Promise<void> {
+    if (await this.coordinator.claimWin(job.id)) return this.win(job, payee, work, value);
     if (!this.crediting.has(job.id)) {
       this.answer(job.hash, work, value);
       await this.coordinator.cacheWork({ hash: job.hash, work, value });
@@ -249,14 +313,13 @@ export class WorkFlow {
   }
 
   /** A result for a hash with no open job replaces the work held only when it beats it; never credited. */
-  private async keepBest(hash: string, work: bigint): Promise<void> {
+  private async keepBest(hash: string, work: bigint, value: bigint): Promise<void> {
     const held = await this.coordinator.cachedWork(hash);
     // Another replica may have won and closed the job before this one judged any of its results:
     // the requests waiting here get the winner's work (it is cached before the job is closed).
     if (held && this.waiters.has(hash)) {
       this.answer(hash, held.work, workValue(Buffer.from(hash, "hex"), held.work));
     }
-    const value = held ? workValue(Buffer.from(hash, "hex"), work) : 0n;
     if (!held || value <= held.value) return this.metrics.result("late");
     await this.coordinator.cacheWork({ hash, work, value });
     this.metrics.result("improved");
@@ -265,13 +328,15 @@ export class WorkFlow {
   /**
    * Durable before acknowledged: the credit is committed before the work is cached (a persistent
    * cache would outlive a crash), handed to a service or cancelled, so a crash at any point loses
-   * at most an answer, never the credit for work a service received.
+   * at most an answer, never the credit for work a service received. Valid work naming an invalid
+   * payout address wins the job all the same (the services are answered, the job is closed and
+   * cancelled) but credits nobody, and its sender is told on `client/ADDRESS`, as the original did.
    */
-  private async win(job: Job, address: string, work: bigint, value: bigint): Promise<void> {
-    this.metrics.result("win");
+  private async win(job: Job, payee: Payee, work: bigint, value: bigint): Promise<void> {
+    this.metrics.result(payee.account === null ? "bad_address" : "win");
     this.crediting.add(job.id);
     try {
-      await this.accounting.credit(job, address, work);
+      if (payee.account !== null) await this.accounting.credit(job, payee.account, payee.address, work);
       await this.coordinator.cacheWork({ hash: job.hash, work, value });
       await this.coordinator.closeJob(job.hash, job.id);
       this.answer(job.hash, work, value);
@@ -280,8 +345,9 @@ export class WorkFlow {
     }
     // The answers first: a cancel goes to every worker, which takes a while, and services wait.
     await new Promise((resolve) => setImmediate(resolve));
-    await this.broker.publish(topics.cancel(job.type), formatCancelPayload(job.hash));
-    this.logger.debug({ hash: job.hash, job: job.id, worker: address }, "job won");
+    await this.cancel(job);
+    if (payee.account === null) this.accounting.invalidAccount(payee.address);
+    this.logger.debug({ hash: job.hash, job: job.id, worker: payee.account ?? payee.address }, "job won");
   }
 
   /** Settles this replica's requests for `hash` that `value` satisfies; returns how many. */
@@ -297,9 +363,17 @@ export class WorkFlow {
     return answered;
   }
 
-  private strike(address: string): void {
-    if (this.penalties.strike(address)) {
-      this.logger.warn({ worker: address }, "worker sent too many invalid results; ignored for a while");
-    }
+  /**
+   * Charges an invalid result to the connection that sent it; past the threshold that connection is
+   * dropped and its client id refused from its address for the cool-down (logged once, here).
+   */
+  private strike(publisher: Publisher | undefined): void {
+    if (!publisher || !this.penalties.strike(connectionKey(publisher))) return;
+    const { coolDownMs, threshold, windowMs } = this.penalties.options;
+    this.logger.warn(
+      { ...publisher, threshold, windowMs, coolDownMs },
+      "MQTT client sent too many invalid results: disconnected, its results ignored for the cool-down",
+    );
+    this.broker.disconnect?.(publisher, coolDownMs);
   }
 }

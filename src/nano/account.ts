@@ -74,3 +74,14 @@ export function addressError(address: unknown): string | null {
     throw err;
   }
 }
+
+/**
+ * The one spelling of a valid address: `nano_`. A legacy `xrb_` address names the same key with the
+ * same characters after its prefix (the checksum covers the key, not the prefix), so anything keyed
+ * on addresses keys on this. Throws NanoInputError for an invalid address.
+ */
+export function canonicalAddress(address: unknown): string {
+  addressToPublicKey(address);
+  const text = address as string;
+  return text.startsWith("xrb_") ? `nano_${text.slice(4)}` : text;
+}

@@ -1,10 +1,12 @@
 import type { Broker } from "../hub/ports.js";
 import { topics } from "../protocol/topics.js";
 import type { PayoutStore, StoredPlan } from "./ports.js";
+import { workerSpellings } from "./store-rows.js";
 
 /**
  * Tells each paid worker on `client/ADDRESS` its counters and the snapshot the payout covered
- * (DESIGN 3.1), so a worker client can show the work done since its last payout.
+ * (DESIGN 3.1), so a worker client can show the work done since its last payout. Workers are keyed
+ * in canonical `nano_` form, but one may listen on its `xrb_` spelling: both topics are told.
  */
 export async function publishSnapshots(
   broker: Broker,
@@ -20,7 +22,9 @@ export async function publishSnapshots(
       snapshot_precache: item.snapshotPrecache,
       snapshot_ondemand: item.snapshotOndemand,
     };
-    await broker.publish(topics.client(item.worker), JSON.stringify(payload), { qos: 1 });
+    for (const spelling of new Set(workerSpellings(item.worker))) {
+      await broker.publish(topics.client(spelling), JSON.stringify(payload), { qos: 1 });
+    }
     sent++;
   }
   return sent;

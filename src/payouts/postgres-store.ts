@@ -10,7 +10,9 @@ import {
   stillUnpaid,
   toItem,
   unpaidFromGroups,
+  unpaidWinsSql,
   type WinGroupRow,
+  workerSpellings,
 } from "./store-rows.js";
 
 /**
@@ -63,18 +65,7 @@ interface PlanRow {
   skipped: string;
 }
 
-/** Each worker is paid for wins after the last plan that paid it and was completed. */
-const UNPAID_WINS = `
-  WITH paid AS (
-    SELECT i.worker, MAX(p.through_win_id) AS through
-    FROM payout_items i JOIN payout_plans p ON p.id = i.plan_id
-    WHERE p.status = 'complete' GROUP BY i.worker
-  )
-  SELECT w.worker, w.type, w.difficulty, COUNT(*)::int AS n,
-         COUNT(*) FILTER (WHERE w.id > COALESCE(paid.through, 0))::int AS unpaid
-  FROM wins w LEFT JOIN paid ON paid.worker = w.worker
-  WHERE w.id <= $1
-  GROUP BY w.worker, w.type, w.difficulty`;
+const UNPAID_WINS = unpaidWinsSql("$1", (condition) => `(COUNT(*) FILTER (WHERE ${condition}))::int`);
 
 /**
  * Payout plans and payments in the hub's PostgreSQL ledger (scale-out mode), with the SQLite
@@ -102,8 +93,8 @@ export class PostgresPayoutStore implements PayoutStore {
 
   async workerCounters(worker: string, throughWinId = Number.MAX_SAFE_INTEGER) {
     const { rows } = await this.pool.query<{ type: "precache" | "ondemand"; n: number }>(
-      "SELECT type, COUNT(*)::int AS n FROM wins WHERE worker = $1 AND id <= $2 GROUP BY type",
-      [worker, throughWinId],
+      "SELECT type, COUNT(*)::int AS n FROM wins WHERE worker IN ($1, $2) AND id <= $3 GROUP BY type",
+      [...workerSpellings(worker), throughWinId],
     );
     const counters = { precache: 0, ondemand: 0 };
     for (const row of rows) counters[row.type] = row.n;

@@ -11,7 +11,9 @@ import {
   stillUnpaid,
   toItem,
   unpaidFromGroups,
+  unpaidWinsSql,
   type WinGroupRow,
+  workerSpellings,
 } from "./store-rows.js";
 
 /**
@@ -58,18 +60,7 @@ interface PlanRow {
   skipped: string;
 }
 
-/** Each worker is paid for wins after the last plan that paid it and was completed. */
-const UNPAID_WINS = `
-  WITH paid AS (
-    SELECT i.worker, MAX(p.through_win_id) AS through
-    FROM payout_items i JOIN payout_plans p ON p.id = i.plan_id
-    WHERE p.status = 'complete' GROUP BY i.worker
-  )
-  SELECT w.worker, w.type, w.difficulty, COUNT(*) AS n,
-         SUM(w.id > COALESCE(paid.through, 0)) AS unpaid
-  FROM wins w LEFT JOIN paid ON paid.worker = w.worker
-  WHERE w.id <= ?
-  GROUP BY w.worker, w.type, w.difficulty`;
+const UNPAID_WINS = unpaidWinsSql("?", (condition) => `SUM(${condition})`);
 
 export class SqlitePayoutStore implements PayoutStore {
   private readonly db: Database.Database;
@@ -95,8 +86,8 @@ export class SqlitePayoutStore implements PayoutStore {
 
   async workerCounters(worker: string, throughWinId = Number.MAX_SAFE_INTEGER) {
     const rows = this.db
-      .prepare("SELECT type, COUNT(*) AS n FROM wins WHERE worker = ? AND id <= ? GROUP BY type")
-      .all(worker, throughWinId) as Array<{ type: "precache" | "ondemand"; n: number }>;
+      .prepare("SELECT type, COUNT(*) AS n FROM wins WHERE worker IN (?, ?) AND id <= ? GROUP BY type")
+      .all(...workerSpellings(worker), throughWinId) as Array<{ type: "precache" | "ondemand"; n: number }>;
     const counters = { precache: 0, ondemand: 0 };
     for (const row of rows) counters[row.type] = row.n;
     return counters;

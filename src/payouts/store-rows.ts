@@ -13,6 +13,40 @@ import { winWeight } from "./weights.js";
  * the refusals both make, worded once.
  */
 
+/**
+ * SQL (SQLite and PostgreSQL alike) for a `worker` column in canonical `nano_` form. The hub keys
+ * wins on canonical addresses; a ledger written before it did may hold `xrb_` rows for the same
+ * key (the same characters after the prefix). Canonicalized at read rather than migrated: rows
+ * from a replica not yet upgraded stay right, and nothing is rewritten in a ledger of money.
+ */
+export function canonicalWorkerSql(column: string): string {
+  return `(CASE WHEN SUBSTR(${column}, 1, 4) = 'xrb_' THEN 'nano_' || SUBSTR(${column}, 5) ELSE ${column} END)`;
+}
+
+/** Both spellings a canonical `nano_` address may have in the ledger (see canonicalWorkerSql). */
+export function workerSpellings(worker: string): [string, string] {
+  return [worker, worker.startsWith("nano_") ? `xrb_${worker.slice(5)}` : worker];
+}
+
+/**
+ * Each worker (canonical) is paid for wins after the last plan that paid it and was completed.
+ * `$MAX` is the placeholder of the plan's last win id.
+ */
+export function unpaidWinsSql(max: string, count: (condition: string) => string): string {
+  const worker = canonicalWorkerSql("worker");
+  return `
+  WITH paid AS (
+    SELECT ${canonicalWorkerSql("i.worker")} AS worker, MAX(p.through_win_id) AS through
+    FROM payout_items i JOIN payout_plans p ON p.id = i.plan_id
+    WHERE p.status = 'complete' GROUP BY ${canonicalWorkerSql("i.worker")}
+  ),
+  won AS (SELECT ${worker} AS worker, id, type, difficulty FROM wins WHERE id <= ${max})
+  SELECT w.worker, w.type, w.difficulty, ${count("1 = 1")} AS n,
+         ${count("w.id > COALESCE(paid.through, 0)")} AS unpaid
+  FROM won w LEFT JOIN paid ON paid.worker = w.worker
+  GROUP BY w.worker, w.type, w.difficulty`;
+}
+
 /** One group of the unpaid-wins query: a worker's wins of one type at one difficulty. */
 export interface WinGroupRow {
   worker: string;

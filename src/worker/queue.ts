@@ -8,6 +8,11 @@
  * - A job for a hash that is waiting, active or recently done at the same or a higher difficulty is
  *   a duplicate and ignored (MQTT QoS 1 and reconnects can deliver a message twice).
  * - The queue is bounded; when full it sheds the oldest precache job first.
+ * - A cancel names only a hash (DESIGN 3.1), so its topic says which jobs it ends: `cancel/ondemand`
+ *   ends every job for the hash (an on-demand job is opened above any precache job for it, so its
+ *   work covers them), `cancel/precache` only precache ones (a service may be waiting on a newer
+ *   on-demand job for the same hash). An active job once cancelled no longer makes a new offer for
+ *   its hash a duplicate: the hub repeats a job it opened just before a cancel for its hash.
  * - On-demand jobs expire: no service waits longer than the longest request timeout, so older ones
  *   are dropped unsolved rather than worked on for nobody (e.g. after the hub restarted).
  */
@@ -51,6 +56,8 @@ export class JobQueue {
   /** In arrival order, oldest first. */
   private readonly waiting: Job[] = [];
   private activeJob: Job | null = null;
+  /** The active job was cancelled: its owner is aborting it, and it covers no new offer. */
+  private activeCancelled = false;
   /** Hash -> difficulty already delivered, oldest first (a Map keeps insertion order). */
   private readonly recent = new Map<string, bigint>();
   private readonly capacity: number;
@@ -95,7 +102,10 @@ export class JobQueue {
       }
       return { kind: "merged" };
     }
-    const covered = this.activeJob?.hash === job.hash ? this.activeJob.difficulty : this.recent.get(job.hash);
+    const covered =
+      this.activeJob?.hash === job.hash && !this.activeCancelled
+        ? this.activeJob.difficulty
+        : this.recent.get(job.hash);
     if (covered !== undefined && covered >= job.difficulty) return { kind: "duplicate" };
     let shed: Job | undefined;
     if (this.waiting.length >= this.capacity) {
@@ -115,6 +125,7 @@ export class JobQueue {
     const pick = pool[Math.min(pool.length - 1, Math.floor(this.random() * pool.length))] as Job;
     this.waiting.splice(this.waiting.indexOf(pick), 1);
     this.activeJob = pick;
+    this.activeCancelled = false;
     return { ...pick };
   }
 
@@ -127,14 +138,20 @@ export class JobQueue {
     return expired;
   }
 
-  /** Drops a waiting job, or reports that the active one must be aborted by the caller. */
-  cancel(hash: string): CancelOutcome {
-    const index = this.waiting.findIndex((j) => j.hash === hash);
+  /**
+   * A cancel on `cancel/<type>`: drops the waiting job it ends, or reports that the active one must
+   * be aborted by the caller. Without a type it ends any job for the hash.
+   */
+  cancel(hash: string, type: WorkType = "ondemand"): CancelOutcome {
+    const ends = (j: Job) => j.hash === hash && (type === "ondemand" || j.type === "precache");
+    const index = this.waiting.findIndex(ends);
     if (index >= 0) {
       this.waiting.splice(index, 1);
       return "dropped";
     }
-    return this.activeJob?.hash === hash ? "active" : "unknown";
+    if (this.activeJob === null || !ends(this.activeJob)) return "unknown";
+    this.activeCancelled = true;
+    return "active";
   }
 
   /** The active job delivered work at `difficulty`: later offers up to it are duplicates. */

@@ -254,7 +254,7 @@ class Worker implements RunningWorker {
     if (topic === topics.heartbeat) this.onHeartbeat();
     else if (topic === topics.client(this.payout)) this.onFeedback(payload);
     else if (type !== null && topic === topics.work(type)) this.onWork(type, payload);
-    else if (type !== null && topic === topics.cancel(type)) this.onCancel(payload);
+    else if (type !== null && topic === topics.cancel(type)) this.onCancel(type, payload);
   }
 
   private onHeartbeat(): void {
@@ -316,10 +316,10 @@ class Worker implements RunningWorker {
     this.log.info({ difficulty: formatU64(difficulty), hashRate }, hubDifficultyNote(difficulty, hashRate));
   }
 
-  private onCancel(payload: Buffer): void {
+  private onCancel(type: WorkType, payload: Buffer): void {
     const parsed = parseCancelPayload(payload);
     if (!parsed.ok) return;
-    const outcome = this.queue.cancel(parsed.value);
+    const outcome = this.queue.cancel(parsed.value, type);
     if (outcome === "unknown") return;
     this.counters.cancelled++;
     if (outcome === "active") this.running?.controller.abort();

@@ -2,7 +2,8 @@
  * Property tests of the difficulty a service gets, against the real hub (embedded broker, work
  * flow, service API) with real worker clients computing on the CPU, at a low base so a case takes
  * milliseconds. Whatever is asked, and whatever precached work the hub holds for the hash, no
- * response ever carries work that fails validation at the difficulty asked (or clamped to).
+ * response ever carries work that fails validation at the difficulty asked (or raised to); above
+ * the maximum the request is refused, never served easier work.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -71,12 +72,12 @@ function asked(request: { difficulty?: string; multiplier?: number }): bigint {
   return request.difficulty !== undefined ? parseU64(request.difficulty, "difficulty") : BASE;
 }
 
-/** `difficulty` brought into [RECEIVE .. MAX] (bigints: Math.min/max do not apply). */
-function clamp(difficulty: bigint): bigint {
-  if (difficulty < RECEIVE) return RECEIVE;
-  if (difficulty > MAX) return MAX;
-  return difficulty;
+/** `difficulty` raised to RECEIVE (bigints: Math.max does not apply). */
+function raise(difficulty: bigint): bigint {
+  return difficulty < RECEIVE ? RECEIVE : difficulty;
 }
+
+const TOO_HIGH = new RegExp(`^Difficulty too high\\. Maximum: ${formatU64(MAX)} \\( 8 multiplier \\)`);
 
 const randomHash = () => randomBytes(32).toString("hex").toUpperCase();
 
@@ -92,8 +93,8 @@ function checkWork(json: Record<string, unknown>, hash: string, threshold: bigin
 }
 
 describe("the difficulty of the work served", () => {
-  it("always meets what was asked (clamped with a hint when out of range), precached work or not", async () => {
-    const stats = { fromHeld: 0, heldTooLow: 0, clamped: 0 };
+  it("always meets what was asked (raised with a hint when too low, refused when too high), precached work or not", async () => {
+    const stats = { fromHeld: 0, heldTooLow: 0, raised: 0, tooHigh: 0 };
     await fc.assert(
       fc.asyncProperty(ask, fc.option(u64(RECEIVE, MAX)), async (request, heldAt) => {
         const hash = randomHash();
@@ -108,12 +109,17 @@ describe("the difficulty of the work served", () => {
           held = (await clampHub.coordinator.cachedWork(hash))?.value;
         }
         const wanted = asked(request);
-        const target = clamp(wanted);
+        const target = raise(wanted);
         const { status, json } = await clampHub.request({ hash, ...request, timeout: 20 });
         expect(status).toBe(200);
+        if (wanted > MAX) {
+          expect(json).toEqual({ error: expect.stringMatching(TOO_HIGH) });
+          stats.tooHigh += 1;
+          return;
+        }
         const value = checkWork(json, hash, target);
         expect(json.hint === undefined).toBe(target === wanted);
-        if (target !== wanted) stats.clamped += 1;
+        if (target !== wanted) stats.raised += 1;
         if (held !== undefined && held >= target) {
           // The held work, or better: a second worker's late result may have replaced it since.
           expect(value >= held, "held work that meets the target was not served").toBe(true);
@@ -126,7 +132,8 @@ describe("the difficulty of the work served", () => {
     // The cases that matter were all exercised.
     expect(stats.fromHeld).toBeGreaterThan(0);
     expect(stats.heldTooLow).toBeGreaterThan(0);
-    expect(stats.clamped).toBeGreaterThan(0);
+    expect(stats.raised).toBeGreaterThan(0);
+    expect(stats.tooHigh).toBeGreaterThan(0);
   });
 
   it("refuses a difficulty out of range with a clear error when so configured, and serves the rest", async () => {
@@ -135,11 +142,12 @@ describe("the difficulty of the work served", () => {
         const hash = randomHash();
         const wanted = asked(request);
         const { status, json } = await refuseHub.request({ hash, ...request, id: 1, timeout: 20 });
-        if (wanted < RECEIVE || wanted > MAX) {
-          expect(status).toBe(400);
-          expect(json).toEqual({ error: expect.stringMatching(/^difficulty out of range: /), id: 1 });
+        expect(status).toBe(200);
+        if (wanted > MAX) {
+          expect(json).toEqual({ error: expect.stringMatching(TOO_HIGH), id: 1 });
+        } else if (wanted < RECEIVE) {
+          expect(json).toEqual({ error: expect.stringMatching(/^Difficulty too low\. Minimum: /), id: 1 });
         } else {
-          expect(status).toBe(200);
           checkWork(json, hash, wanted);
           expect(json.hint).toBeUndefined();
         }

@@ -58,13 +58,14 @@ export class FakeWorker {
 
   static async connect(
     mqttPort: number,
-    options: { payout?: string; auto?: boolean; password?: string } = {},
+    options: { payout?: string; auto?: boolean; password?: string; clientId?: string } = {},
   ): Promise<FakeWorker> {
     const payout = options.payout ?? newPayout();
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
       username: "client",
       password: options.password ?? "client",
       reconnectPeriod: 0,
+      ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
     });
     const worker = new FakeWorker(client, payout, options.auto ?? false);
     await client.subscribeAsync(["work/#", "cancel/#", topics.client(payout)], { qos: 1 });

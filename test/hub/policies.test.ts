@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { apiKeyMatches, generateApiKey, hashApiKey } from "../../src/hub/api-keys.js";
 import { DEV_BASE, DifficultyPolicy } from "../../src/hub/difficulty-policy.js";
 import { RateLimiter } from "../../src/hub/rate-limiter.js";
-import { WorkerPenalties } from "../../src/hub/worker-penalties.js";
+import { connectionKey, WorkerPenalties } from "../../src/hub/worker-penalties.js";
 import {
   expectedHashes,
   fromMultiplier,
@@ -20,7 +20,7 @@ describe("DifficultyPolicy", () => {
     expect(live.max).toBe(fromMultiplier(8, SEND_THRESHOLD));
   });
 
-  it("defaults to the base, lets the multiplier win over the difficulty, and clamps with a hint", () => {
+  it("defaults to the base, lets the multiplier win over the difficulty, raises a low one with a hint", () => {
     expect(live.resolve({})).toEqual({ difficulty: SEND_THRESHOLD });
     expect(live.resolve({ difficulty: "fffffe0000000000", multiplier: 2 }).difficulty).toBe(
       fromMultiplier(2, SEND_THRESHOLD),
@@ -29,18 +29,35 @@ describe("DifficultyPolicy", () => {
       difficulty: RECEIVE_THRESHOLD,
       hint: expect.stringMatching(/raised to fffffe0000000000/),
     });
-    expect(live.resolve({ difficulty: "ffffffffffffffff" })).toEqual({
-      difficulty: live.max,
-      hint: expect.stringMatching(/lowered to/),
-    });
   });
 
-  it("always resolves into [receive, max] and never below what was asked unless clamped down", () => {
+  it("refuses a difficulty above the maximum with the original's text, whatever the mode", () => {
+    const max = "ffffffff00000000";
+    for (const mode of ["clamp", "refuse"] as const) {
+      const policy = new DifficultyPolicy(SEND_THRESHOLD, 8, mode);
+      expect(policy.resolve({ difficulty: "ffffffffffffffff" }).error).toMatch(
+        new RegExp(`^Difficulty too high\\. Maximum: ${max} \\( 8 multiplier \\): `),
+      );
+      expect(policy.resolve({ multiplier: 8.0001 }).error).toMatch(/^Difficulty too high/);
+      expect(policy.resolve({ multiplier: 1e300 }).error).toMatch(/^Difficulty too high/);
+      expect(policy.resolve({ multiplier: 8 }).error).toBeUndefined();
+    }
+    const refusing = new DifficultyPolicy(SEND_THRESHOLD, 8, "refuse");
+    expect(refusing.resolve({ multiplier: 0.001 }).error).toMatch(
+      /^Difficulty too low\. Minimum: fffffe0000000000 \( 0\.015625 multiplier \)/,
+    );
+  });
+
+  it("never gives less than was asked: what it serves is the request, raised to receive, or an error", () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (asked) => {
         const hex = asked.toString(16).padStart(16, "0");
-        const { difficulty, hint } = live.resolve({ difficulty: hex });
-        expect(difficulty >= live.receive && difficulty <= live.max).toBe(true);
+        const { difficulty, hint, error } = live.resolve({ difficulty: hex });
+        if (error !== undefined) {
+          expect(asked > live.max).toBe(true);
+          return;
+        }
+        expect(difficulty >= asked && difficulty >= live.receive && difficulty <= live.max).toBe(true);
         if (hint === undefined) expect(difficulty).toBe(asked);
       }),
     );
@@ -84,6 +101,15 @@ describe("WorkerPenalties", () => {
     expect(penalties.isIgnored("w")).toBe(true);
     now = 1151;
     expect(penalties.isIgnored("w")).toBe(false);
+  });
+});
+
+describe("connectionKey", () => {
+  it("is the connection's address and client id, so workers sharing an address are charged apart", () => {
+    const a = connectionKey({ clientId: "a", address: "10.0.0.1" });
+    expect(a).toBe(connectionKey({ clientId: "a", address: "10.0.0.1", username: "client" }));
+    expect(a).not.toBe(connectionKey({ clientId: "b", address: "10.0.0.1" }));
+    expect(a).not.toBe(connectionKey({ clientId: "a", address: "10.0.0.2" }));
   });
 });
 

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   errors,
+  MAX_ID_CHARS,
   MAX_REQUEST_BYTES,
   parseServiceRequest,
   serviceRequestSchema,
@@ -25,30 +26,59 @@ describe("service request parsing", () => {
     expect(parsed.ok && parsed.request.multiplier).toBe(0.5);
   });
 
-  it("gives each failure its own message", () => {
+  it("takes timeout as the original's int(): numbers and numeric strings, rounded down", () => {
+    const timeout = (value: unknown) => {
+      const parsed = parseServiceRequest(JSON.stringify({ ...base, timeout: value }));
+      return parsed.ok ? parsed.request.timeout : parsed.error.error;
+    };
+    expect([1.5, "5", "7.9", 30.99, 1].map(timeout)).toEqual([1, 5, 7, 30, 1]);
+    for (const bad of [0.5, 0, 31, -1, "x", true, null, []]) {
+      expect(timeout(bad), JSON.stringify(bad)).toMatch(/^Timeout must be an integer between 1 and 30: /);
+    }
+  });
+
+  it("gives each failure its own message, beginning with the original DPoW's text", () => {
+    const incomplete = "Incorrect submission\\. Required information: user, api_key, hash: ";
     const cases: Array<[unknown, RegExp]> = [
       ["{nope", /^Bad request \(not json\)$/],
-      ["[1]", /expected a JSON object/],
+      ["[1]", /^Bad request \(not json\): expected a JSON object/],
       ["x".repeat(MAX_REQUEST_BYTES + 1), /too large/],
-      [{ api_key: "k", hash: base.hash }, /^user is missing/],
-      [{ ...base, user: 5 }, /^user is missing or not a string/],
-      [{ ...base, api_key: undefined }, /^api_key is missing/],
-      [{ ...base, hash: "zz" }, /^hash must be exactly 64 hex/],
-      [{ ...base, hash: 12 }, /^hash is missing or not a string/],
-      [{ ...base, account: "nano_1" }, /^account is not a valid Nano address/],
-      [{ ...base, account: 7 }, /^account must be a string/],
-      [{ ...base, timeout: 0 }, /at least 1 second/],
-      [{ ...base, timeout: 31 }, /at most 30 seconds/],
-      [{ ...base, timeout: 1.5 }, /whole number/],
-      [{ ...base, timeout: true }, /^timeout must be a whole number/],
-      [{ ...base, difficulty: "xyz" }, /^difficulty must be exactly 16 hex/],
-      [{ ...base, difficulty: 5 }, /^difficulty must be a string/],
-      [{ ...base, multiplier: -1 }, /^difficulty out of range: multiplier must be greater than 0/],
-      [{ ...base, multiplier: 1e9 }, /^difficulty out of range: multiplier must be at most/],
-      [{ ...base, multiplier: "lots" }, /^multiplier must be a positive number/],
+      [{ api_key: "k", hash: base.hash }, new RegExp(`^${incomplete}user is missing`)],
+      [{ ...base, user: 5 }, new RegExp(`^${incomplete}user must be a string`)],
+      [{ ...base, user: "" }, new RegExp(`^${incomplete}user is empty`)],
+      [{ ...base, api_key: undefined }, new RegExp(`^${incomplete}api_key is missing`)],
+      [{ user: "u", api_key: "k" }, new RegExp(`^${incomplete}hash is missing`)],
+      [{ ...base, user: "x".repeat(201) }, /^Invalid credentials: user is longer than 200/],
+      [{ ...base, hash: "zz" }, /^Invalid hash: must be exactly 64 hex/],
+      [{ ...base, hash: 12 }, /^Invalid hash: hash must be a string/],
+      [{ ...base, account: "nano_1" }, /^Invalid account: not a valid Nano address/],
+      [{ ...base, account: 7 }, /^Invalid account: must be a string/],
+      [{ ...base, timeout: 0 }, /^Timeout must be an integer between 1 and 30: at least 1 second/],
+      [{ ...base, timeout: 31 }, /^Timeout must be an integer between 1 and 30: at most 30 seconds/],
+      [{ ...base, timeout: true }, /^Timeout must be an integer between 1 and 30: give a whole number/],
+      [{ ...base, difficulty: "xyz" }, /^Invalid difficulty: must be exactly 16 hex/],
+      [{ ...base, difficulty: 5 }, /^Invalid difficulty: must be a string/],
+      [{ ...base, multiplier: -1 }, /^Multiplier must be a float: must be greater than 0/],
+      [{ ...base, multiplier: "lots" }, /^Multiplier must be a float: give a positive number/],
+      [{ ...base, id: "x".repeat(MAX_ID_CHARS + 1) }, /^Invalid id: at most 256 characters/],
     ];
     for (const [body, expected] of cases) expect(error(body), JSON.stringify(body)).toMatch(expected);
     expect(error("{nope")).toBe(errors.notJson);
+  });
+
+  it("bounds the id it echoes, and hands a refused request's credentials on to be checked first", () => {
+    const long = parseServiceRequest(JSON.stringify({ ...base, hash: "no", id: "x".repeat(3000) }));
+    expect(long).toEqual({
+      ok: false,
+      error: { error: expect.stringMatching(/^Invalid hash/) },
+      credentials: { user: "svc", api_key: "key" },
+    });
+    const ok = parseServiceRequest(JSON.stringify({ ...base, id: "x".repeat(MAX_ID_CHARS) }));
+    expect(ok.ok).toBe(true);
+    const small = parseServiceRequest(JSON.stringify({ ...base, id: { n: [1, 2, 3] } }));
+    expect(small.ok && small.request.id).toEqual({ n: [1, 2, 3] });
+    const noKey = parseServiceRequest(JSON.stringify({ user: "svc", hash: base.hash }));
+    expect(noKey.ok === false && noKey.credentials).toBeUndefined();
   });
 
   it("echoes the id on errors", () => {
@@ -62,7 +92,7 @@ describe("service request parsing", () => {
     const other = fc.oneof(
       fc.string({ maxLength: 8 }),
       fc.integer({ min: -2, max: 40 }),
-      fc.constantFrom(null, true, 1.5, [], {}, " 5", "7", "0.5", "ab".repeat(8)),
+      fc.constantFrom(null, true, 1.5, 30.5, 0.5, [], {}, " 5", "7", "0.5", "ab".repeat(8), "x".repeat(257)),
     );
     const mostly = <T>(likely: fc.Arbitrary<T>) =>
       fc.oneof({ weight: 6, arbitrary: likely }, { weight: 1, arbitrary: other });

@@ -86,6 +86,23 @@ export function payoutStoreContract(name: string, open: () => Promise<PayoutData
       expect((await store.history()).map((p) => p.status)).toEqual(["complete"]);
     });
 
+    it("sums a ledger's old xrb_ rows with the nano_ ones of the same key: one worker, paid once", async () => {
+      const legacy = `xrb_${alice.slice(5)}`;
+      // A ledger from before canonical keying: wins (and a paid plan item) under both spellings.
+      await win(legacy);
+      await win(alice);
+      const first = buildPlan(await store.unpaidWork(), { budget: 100n, minWorks: 1, exclude: [] });
+      expect(first.items.map((i) => [i.worker, i.ondemand])).toEqual([[alice, 2]]);
+      await payInFull(first);
+      await win(legacy);
+      await win(alice);
+      const unpaid = await store.unpaidWork();
+      expect(unpaid.workers.map((w) => [w.worker, w.ondemand, w.lifetimeOndemand])).toEqual([[alice, 2, 4]]);
+      expect(await store.workerCounters(alice)).toEqual({ precache: 0, ondemand: 4 });
+      await payInFull(buildPlan(unpaid, { budget: 100n, minWorks: 1, exclude: [] }));
+      expect((await store.unpaidWork()).workers).toEqual([]);
+    });
+
     it("a saved signed block is never replaced by another run's block, only cleared when proven absent", async () => {
       await win(alice);
       const plan = buildPlan(await store.unpaidWork(), { budget: 100n, minWorks: 1, exclude: [] });

@@ -13,16 +13,21 @@ import { SqliteLedger } from "../../src/hub/ledger/sqlite.js";
 import type { Coordinator } from "../../src/hub/ports.js";
 import { type PrecacheSettings, withPrecache } from "../../src/hub/precache/index.js";
 import { addService } from "../../src/hub/service-admin.js";
+import type { WorkPeerSettings } from "../../src/hub/work-peer.js";
 import { createBackend } from "../../src/pow/create-backend.js";
 import { type RunningWorker, startWorker } from "../../src/worker/index.js";
 
 export interface TestHubOptions {
   db: string;
+  /** The work peer listener on (see src/hub/work-peer.ts). */
+  workPeer?: WorkPeerSettings;
   base: bigint;
   maxMultiplier?: number;
   outOfRange?: OutOfRange;
   /** Precache on, with these settings over test defaults. */
   precache?: Partial<PrecacheSettings>;
+  /** Wraps the coordinator the hub uses (e.g. to pause between calls and force an interleaving). */
+  wrapCoordinator?: (coordinator: Coordinator) => Coordinator;
 }
 
 export interface Credentials {
@@ -108,12 +113,13 @@ export class TestHub {
     };
     const memory = new MemoryCoordinator({ frontierLimit: settings?.frontierLimit });
     const { coordinator, precache } = await withPrecache(settings, options.db, memory);
-    this.coordinator = coordinator;
+    this.coordinator = options.wrapCoordinator?.(coordinator) ?? coordinator;
     this.hub = await startHub({
       port: 0,
       host: "127.0.0.1",
+      workPeer: options.workPeer,
       broker: { broker: this.broker.hub, clientCount: () => this.broker.clientCount() },
-      coordinator,
+      coordinator: this.coordinator,
       ledger: this.ledger,
       policy: new DifficultyPolicy(options.base, options.maxMultiplier ?? 8, options.outOfRange),
       logger: pino({ level: "silent" }),

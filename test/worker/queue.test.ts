@@ -116,6 +116,37 @@ describe("JobQueue", () => {
     expect(queue.offer({ ...job, difficulty: 11n }).kind).toBe("queued");
   });
 
+  it("ends only precache jobs on cancel/precache, every job for the hash on cancel/ondemand", () => {
+    const queue = new JobQueue({ capacity: 4 });
+    const hash = "A".repeat(64);
+    queue.offer({ hash, type: "ondemand", difficulty: 10n, receivedAt: 0 });
+    // The cancel of a precache job won just before a service asked for the hash at more.
+    expect(queue.cancel(hash, "precache")).toBe("unknown");
+    expect(queue.list().map((j) => j.type)).toEqual(["ondemand"]);
+    queue.take();
+    expect(queue.cancel(hash, "precache")).toBe("unknown");
+    expect(queue.cancel(hash, "ondemand")).toBe("active");
+    queue.abandon();
+    const precache: Job = { hash, type: "precache", difficulty: 5n, receivedAt: 0 };
+    queue.offer(precache);
+    expect(queue.cancel(hash, "precache")).toBe("dropped");
+    queue.offer(precache);
+    expect(queue.cancel(hash, "ondemand")).toBe("dropped");
+  });
+
+  it("takes a job offered again after its active copy was cancelled (the hub repeats a job after a cancel)", () => {
+    const queue = new JobQueue({ capacity: 4 });
+    const job: Job = { hash: "B".repeat(64), type: "ondemand", difficulty: 10n, receivedAt: 0 };
+    queue.offer(job);
+    queue.take();
+    expect(queue.offer(job).kind).toBe("duplicate");
+    expect(queue.cancel(job.hash)).toBe("active");
+    expect(queue.offer(job).kind).toBe("queued");
+    queue.abandon();
+    expect(queue.take()).toEqual(job);
+    expect(queue.offer(job).kind).toBe("duplicate");
+  });
+
   it("sheds the oldest precache job first when full, and refuses precache when full of on-demand", () => {
     const job = (n: number, type: WorkType): Job => ({
       hash: String(n).repeat(64),

@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import type { Logger } from "pino";
 import { DEV_BASE } from "../../hub/difficulty-policy.js";
+import { HTTP_LIMITS, type HttpFrontSettings, type HttpLimits } from "../../hub/http-server.js";
 import {
   createLogger,
   launchServer,
@@ -14,10 +15,12 @@ import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
 import { redactUrl } from "../../protocol/redact-url.js";
 import { action, UsageError } from "../output.js";
+import { addPenaltyFlags, type PenaltyFlags, penaltySettings } from "../penalty-flags.js";
 import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
 import { checkUrlFlag } from "../url-flags.js";
+import { addWorkPeerFlags, type WorkPeerFlags, workPeerSettings } from "../work-peer-flags.js";
 
-export interface ServerOptions extends PrecacheFlags {
+export interface ServerOptions extends PrecacheFlags, WorkPeerFlags, Partial<PenaltyFlags> {
   port: string;
   host: string;
   mqttPort: string;
@@ -36,6 +39,15 @@ export interface ServerOptions extends PrecacheFlags {
   workerPayout: string;
   logLevel: string;
   outOfRange?: "clamp" | "refuse";
+  /** HTTP front limits and answer statuses; only `dpow server` has the flags (`dpow start` takes the defaults). */
+  httpStatus?: "original" | "codes";
+  maxConnectionsPerIp?: string;
+  headersTimeout?: string;
+  requestTimeout?: string;
+  bodyIdleTimeout?: string;
+  wsMaxInFlight?: string;
+  wsMaxUnsent?: string;
+  wsMaxBadCredentials?: string;
 }
 
 /** Nobody's address (public key zero): the local worker's default payout, so a demo credits no one. */
@@ -47,6 +59,41 @@ export function parsePort(text: string, flag: string): number {
     throw new UsageError(`${flag} must be a port number from 0 to 65535 (0 picks a free one), got "${text}"`);
   }
   return port;
+}
+
+/** A whole number >= min from a flag, or undefined when the flag is not given. */
+function wholeNumber(text: string | undefined, flag: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) {
+    throw new UsageError(`${flag} must be a whole number >= ${min}, got "${text}"`);
+  }
+  return value;
+}
+
+/** The HTTP front's settings from the flags; what is not given keeps its default (HTTP_LIMITS). */
+export function httpSettings(opts: ServerOptions): HttpFrontSettings {
+  const seconds = (text: string | undefined, flag: string) => {
+    const value = wholeNumber(text, flag, 1);
+    return value === undefined ? undefined : value * 1000;
+  };
+  const given: Partial<HttpLimits> = {
+    maxConnectionsPerIp: wholeNumber(opts.maxConnectionsPerIp, "--max-connections-per-ip", 0),
+    headersTimeoutMs: seconds(opts.headersTimeout, "--headers-timeout"),
+    requestTimeoutMs: seconds(opts.requestTimeout, "--request-timeout"),
+    bodyIdleTimeoutMs: seconds(opts.bodyIdleTimeout, "--body-idle-timeout"),
+    wsMaxInFlight: wholeNumber(opts.wsMaxInFlight, "--ws-max-in-flight", 1),
+    wsMaxUnsentBytes: wholeNumber(opts.wsMaxUnsent, "--ws-max-unsent", 1),
+    wsMaxBadCredentials: wholeNumber(opts.wsMaxBadCredentials, "--ws-max-bad-credentials", 1),
+  };
+  const limits = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  const { headersTimeoutMs, requestTimeoutMs } = { ...HTTP_LIMITS, ...limits };
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new UsageError(
+      "--headers-timeout must not exceed --request-timeout (headers are part of the request)",
+    );
+  }
+  return { limits, httpStatus: opts.httpStatus };
 }
 
 /** The send base: --difficulty, or the network's (live by default). */
@@ -76,11 +123,13 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     port: parsePort(opts.port, "--port"),
     host: opts.host,
     mqttPort: parsePort(opts.mqttPort, "--mqtt-port"),
+    workPeer: workPeerSettings(opts, opts.host),
     db: opts.db,
     sync: opts.sync,
     base: baseDifficulty(opts),
     maxMultiplier,
     outOfRange: opts.outOfRange,
+    http: httpSettings(opts),
     precache: precacheSettings(opts, baseDifficulty(opts), maxMultiplier),
     mqttUrl: opts.mqttUrl,
     redis: opts.redis !== undefined ? { url: opts.redis, prefix: opts.redisPrefix } : undefined,
@@ -88,13 +137,14 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
+    penalties: opts.penaltyThreshold !== undefined ? penaltySettings(opts as PenaltyFlags) : undefined,
     logger,
   };
 }
 
 /** Turns a taken port into advice naming the flag that moves it. */
 function portAdvice(err: PortTakenError): UsageError {
-  const flag = err.which === "http" ? "--port" : "--mqtt-port";
+  const flag = err.which === "http" ? "--port" : err.which === "mqtt" ? "--mqtt-port" : "--work-peer";
   const hint = err.which === "mqtt" ? " (another MQTT broker?)" : "";
   return new UsageError(`${err.message}${hint}; choose another with ${flag} PORT (0 picks a free one)`);
 }
@@ -152,10 +202,13 @@ async function server(opts: ServerOptions): Promise<void> {
   const running = await launchServer(config).catch((err: unknown) => {
     throw launchAdvice(err, config.host);
   });
+  // Before "listening": whoever waits for that line may signal at once (see start.ts).
+  stopOnSignal(running, logger);
   logger.info(
     {
       http_port: running.httpPort,
       mqtt_port: running.mqttPort,
+      ...(running.workPeerPort === null ? {} : { work_peer_port: running.workPeerPort }),
       host: config.host,
       base_difficulty: formatU64(config.base),
       network: opts.difficulty !== undefined ? "custom" : (opts.network ?? "live"),
@@ -169,7 +222,6 @@ async function server(opts: ServerOptions): Promise<void> {
       "development difficulty: a CPU solves it in milliseconds; this work is NOT valid on the live network",
     );
   }
-  stopOnSignal(running, logger);
 }
 
 /** Options shared by `dpow server` and `dpow start`. */
@@ -234,9 +286,55 @@ export function registerServer(program: Command): void {
     )
     .option("--local-worker", "also run a one-thread CPU worker in this process")
     .addOption(
-      new Option("--out-of-range <mode>", "a request outside [receive .. max]: clamp (with a hint) or refuse")
+      new Option(
+        "--out-of-range <mode>",
+        "a request below the receive threshold: clamp (raised, with a hint) or refuse; above the max is always refused",
+      )
         .choices(["clamp", "refuse"])
         .default("clamp"),
     );
-  addPrecacheFlags(hubOptions(command, { logLevel: "info" })).action(action(server));
+  addHttpLimitFlags(command);
+  addPenaltyFlags(addPrecacheFlags(hubOptions(command, { logLevel: "info" }))).action(action(server));
+  addWorkPeerFlags(command);
+}
+
+/** The HTTP front's limits (README "Security and limits"); defaults from HTTP_LIMITS. */
+function addHttpLimitFlags(command: Command): void {
+  const d = HTTP_LIMITS;
+  command
+    .addOption(
+      new Option(
+        "--http-status <mode>",
+        "status of service answers: original (always 200, errors in the body) or codes (400, 401, 429, 504, …)",
+      )
+        .choices(["original", "codes"])
+        .default("original"),
+    )
+    .option(
+      "--max-connections-per-ip <n>",
+      "open HTTP/WebSocket connections from one address (0: no cap, e.g. behind a proxy)",
+      String(d.maxConnectionsPerIp),
+    )
+    .option(
+      "--headers-timeout <s>",
+      "seconds to receive a request's headers",
+      String(d.headersTimeoutMs / 1000),
+    )
+    .option("--request-timeout <s>", "seconds to receive a whole request", String(d.requestTimeoutMs / 1000))
+    .option(
+      "--body-idle-timeout <s>",
+      "seconds a request body may stall before the connection is cut",
+      String(d.bodyIdleTimeoutMs / 1000),
+    )
+    .option("--ws-max-in-flight <n>", "unanswered requests per service WebSocket", String(d.wsMaxInFlight))
+    .option(
+      "--ws-max-unsent <bytes>",
+      "answers a service WebSocket has not read before it is closed",
+      String(d.wsMaxUnsentBytes),
+    )
+    .option(
+      "--ws-max-bad-credentials <n>",
+      "requests with invalid credentials that close a service WebSocket",
+      String(d.wsMaxBadCredentials),
+    );
 }

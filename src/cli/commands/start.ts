@@ -109,8 +109,10 @@ async function start(opts: ServerOptions): Promise<void> {
     "",
     "Stop with Ctrl-C.",
   ];
-  process.stdout.write(`${lines.join("\n")}\n`);
+  // Handlers first: whoever reads "Stop with Ctrl-C" may signal at once, and a signal that beats
+  // the handler would kill the process without its clean shutdown.
   stopOnSignal(running, logger, (line) => process.stdout.write(`${line}\n`));
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 export function registerStart(program: Command): void {

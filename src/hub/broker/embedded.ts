@@ -9,7 +9,7 @@ import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createWebSocketStream, WebSocketServer } from "ws";
-import type { Broker, MessageHandler, PublishOptions } from "../ports.js";
+import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
 import { guardPacketSize } from "./packet-limit.js";
@@ -182,12 +182,52 @@ function rememberedReads(): (account: Account, topic: string) => boolean {
   };
 }
 
-/** The hub's Broker port on the embedded broker: aedes.publish / aedes.subscribe, no socket involved. */
+/** The remote IP of an aedes client: its TCP socket, or the socket under its WebSocket upgrade. */
+function remoteAddressOf(client: Client): string | undefined {
+  return client.req?.socket?.remoteAddress ?? (client.conn as Partial<Socket>).remoteAddress;
+}
+
+/**
+ * The hub's Broker port on the embedded broker: aedes.publish / aedes.subscribe, no socket involved.
+ * Handlers learn who published each message: aedes stamps the publishing client's id on the packet
+ * it hands subscribers (`packet.clientId`, set in its emitPacket step), so the look-up is one map
+ * read per message, and only for messages from clients (the hub's own have no id).
+ */
 function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
   const subscriptions: {
     pattern: string;
     deliver: (packet: AedesPublishPacket, done: () => void) => void;
   }[] = [];
+  const usernames = new WeakMap<Client, string>();
+  // Connected clients by id, from aedes' own events (its `clients` table is not in its types).
+  const clients = new Map<string, Client>();
+  aedes.on("client", (client) => clients.set(client.id, client));
+  aedes.on("clientDisconnect", (client) => {
+    if (clients.get(client.id) === client) clients.delete(client.id);
+  });
+  /** "address clientId" -> until when that client id is refused from that address. */
+  const refused = new Map<string, number>();
+  const refusalKey = (clientId: string, address: string | undefined) => `${address ?? "?"} ${clientId}`;
+  // Wraps the accounts' check: a refused client id gets CONNACK 5 (not authorized) before it.
+  const authenticate = aedes.authenticate;
+  aedes.authenticate = (client, username, password, done) => {
+    const key = refusalKey(client.id, remoteAddressOf(client));
+    const until = refused.get(key);
+    if (until !== undefined && until > Date.now()) {
+      const error = new Error("refused for a cool-down: too many invalid results");
+      return done(Object.assign(error, { returnCode: 5 as const }), false);
+    }
+    if (until !== undefined) refused.delete(key);
+    if (username !== undefined) usernames.set(client, username);
+    authenticate.call(aedes, client, username, password, done);
+  };
+  const publisherOf = (packet: AedesPublishPacket): Publisher | undefined => {
+    const clientId = (packet as { clientId?: string }).clientId;
+    if (clientId === undefined) return undefined;
+    const client = clients.get(clientId);
+    if (!client) return { clientId };
+    return { clientId, address: remoteAddressOf(client), username: usernames.get(client) };
+  };
   return {
     publish(topic: string, payload: string | Buffer, options: PublishOptions = {}) {
       return new Promise((resolve, reject) => {
@@ -210,6 +250,7 @@ function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
           handler(
             packet.topic,
             Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+            publisherOf(packet),
           );
         } catch (err) {
           logger.warn({ err, topic: packet.topic }, "broker message handler threw");
@@ -218,6 +259,17 @@ function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
       };
       subscriptions.push({ pattern, deliver });
       return new Promise((resolve) => aedes.subscribe(pattern, deliver, resolve));
+    },
+    disconnect(publisher: Publisher, refuseMs: number) {
+      // Bounded: one entry per dropped connection, expired entries swept when it grows.
+      if (refused.size >= 100_000) {
+        const now = Date.now();
+        for (const [key, until] of refused) if (until <= now) refused.delete(key);
+        if (refused.size >= 100_000) refused.clear();
+      }
+      refused.set(refusalKey(publisher.clientId, publisher.address), Date.now() + refuseMs);
+      const client = clients.get(publisher.clientId);
+      if (client && remoteAddressOf(client) === publisher.address) client.close();
     },
     async close() {
       const all = subscriptions.splice(0);

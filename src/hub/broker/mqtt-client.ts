@@ -2,7 +2,9 @@
  * The Broker port over an external MQTT broker (Mosquitto, EMQX), for hub replicas that share one:
  * `--mqtt-url mqtt://dpowserver:PASSWORD@host:1883`. The first connection must succeed (a wrong
  * password or an unreachable broker at start is reported, not retried silently); after that the
- * client reconnects forever and restores its subscriptions.
+ * client reconnects forever and restores its subscriptions. MQTT does not tell a subscriber who
+ * published a message, so handlers get no publisher and there is no disconnect(): the hub only
+ * drops and counts invalid results here, and the broker's own limits apply.
  */
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { redactUrl } from "../../protocol/redact-url.js";

@@ -3,8 +3,24 @@ import { redactUrl } from "../../protocol/redact-url.js";
 import { StoreUnreachableError } from "../ports.js";
 import { migrate } from "./postgres-schema.js";
 
-/** Errors of a PostgreSQL the operator can fix: not running, wrong host, password or database. */
-const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "28P01", "3D000"]);
+/**
+ * Errors of a PostgreSQL the operator can fix: not running or not reachable (socket errors), and
+ * refused logins (SQLSTATE class 28: unknown role, no pg_hba.conf entry, wrong password), an
+ * unknown database (3D000), a role without the rights to create the hub's tables (42501).
+ */
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "28000",
+  "28P01",
+  "3D000",
+  "42501",
+]);
 
 /**
  * A pool on the hub's PostgreSQL database with the hub's schema migrated, then `prepare` run (for

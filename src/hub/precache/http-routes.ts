@@ -17,7 +17,8 @@ export function isPrecachePath(path: string): boolean {
 
 /**
  * `POST /block/` (the node's HTTP callback) and `GET /upcheck/blocks/` (seconds since the node last
- * reported a block, for monitoring that the node feed is alive). Without precache both are 404.
+ * reported a block, for monitoring that the node feed is alive). Without precache `/upcheck/blocks/`
+ * answers 503 (the feed it watches is not running) and `/block/` 404, both saying precache is off.
  */
 export function servePrecache(
   endpoints: PrecacheEndpoints | undefined,
@@ -27,7 +28,7 @@ export function servePrecache(
 ): void {
   if (!endpoints) {
     res
-      .writeHead(404, JSON_HEADERS)
+      .writeHead(path.startsWith("/upcheck") ? 503 : 404, JSON_HEADERS)
       .end(JSON.stringify({ error: "precache is off: start the hub with --precache" }));
     return;
   }
