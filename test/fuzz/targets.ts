@@ -24,7 +24,12 @@ import {
 import { SEND_THRESHOLD, toMultiplier } from "../../src/nano/difficulty.js";
 import { formatU64 } from "../../src/nano/hex.js";
 import { parseRpc, RpcRequestError } from "../../src/pow/work-server/rpc.js";
-import { MAX_REQUEST_BYTES, parseServiceRequest, serviceRequestSchema } from "../../src/protocol/service.js";
+import {
+  MAX_ID_CHARS,
+  MAX_REQUEST_BYTES,
+  parseServiceRequest,
+  serviceRequestSchema,
+} from "../../src/protocol/service.js";
 import {
   MAX_PAYLOAD_BYTES,
   parseCancelPayload,
@@ -142,6 +147,15 @@ type ServiceVerdict =
   | { ok: true; request: Record<string, unknown> }
   | { ok: false; fields: string[] /** "body" when the whole body is refused */ };
 
+/** An id short enough to echo: a string of at most 256 characters, a scalar, or at most 256 characters of JSON. */
+const echoable = (id: unknown) =>
+  typeof id === "string"
+    ? id.length <= MAX_ID_CHARS
+    : typeof id !== "object" || id === null || JSON.stringify(id).length <= MAX_ID_CHARS;
+
+/** Credentials worth checking before saying what else is wrong: two strings of 1 to 200 characters. */
+const plausible = (v: unknown) => typeof v === "string" && v.length >= 1 && v.length <= 200;
+
 /** The service request grammar, written out from DESIGN 3.2 and the README's field list. */
 function referenceServiceRequest(body: string): ServiceVerdict {
   if (Buffer.byteLength(body) > MAX_REQUEST_BYTES) return { ok: false, fields: ["body"] };
@@ -160,10 +174,15 @@ function referenceServiceRequest(body: string): ServiceVerdict {
     if (validAddress(json.account)) request.account = json.account;
     else bad.push("account");
   }
-  if (has(json, "id")) request.id = json.id;
+  if (has(json, "id")) {
+    if (echoable(json.id)) request.id = json.id;
+    else bad.push("id");
+  }
   if (has(json, "timeout")) {
+    // Rounded down, as the original's int().
     const t = numberOf(json.timeout);
-    if (t !== undefined && Number.isInteger(t) && t >= 1 && t <= 30) request.timeout = t;
+    const whole = t === undefined ? undefined : Math.floor(t);
+    if (whole !== undefined && whole >= 1 && whole <= 30) request.timeout = whole;
     else bad.push("timeout");
   } else request.timeout = 5;
   if (has(json, "difficulty")) {
@@ -173,7 +192,8 @@ function referenceServiceRequest(body: string): ServiceVerdict {
   }
   if (has(json, "multiplier")) {
     const m = numberOf(json.multiplier);
-    if (m !== undefined && Number.isFinite(m) && m > 0 && m <= 1e6) request.multiplier = m;
+    // No upper bound here: the difficulty policy refuses what is above the hub's maximum.
+    if (m !== undefined && Number.isFinite(m) && m > 0) request.multiplier = m;
     else bad.push("multiplier");
   }
   return bad.length === 0 ? { ok: true, request } : { ok: false, fields: bad };
@@ -203,7 +223,10 @@ const serviceRequestJson = (odd: number) =>
           wrongJson,
         ),
         timeout: field(
-          fc.oneof(fc.integer({ min: -1, max: 32 }), fc.constantFrom(1.5, 29.999, 30.0001)),
+          fc.oneof(
+            fc.integer({ min: -1, max: 32 }),
+            fc.constantFrom(0.5, 0.999, 1.5, 29.999, 30.0001, 30.9, 31),
+          ),
           odd,
         ),
         difficulty: field(nearHex(16), odd),
@@ -234,8 +257,16 @@ const serviceRequest: FuzzTarget = {
       if (expected.ok) return "refused";
       const json = jsonOrUndefined(body);
       const whole = expected.fields.includes("body");
-      // The id is echoed exactly when the body was an object that had one.
-      expect(parsed.error.id, "echoed id").toStrictEqual(whole || !isPlainObject(json) ? undefined : json.id);
+      // The id is echoed exactly when the body was an object that had one short enough to echo;
+      // the credentials are handed on (to be checked first) exactly when they are plausible.
+      const fields = whole || !isPlainObject(json) ? {} : json;
+      const id = echoable(fields.id) ? fields.id : undefined;
+      expect(parsed.error.id, "echoed id").toStrictEqual(id);
+      const credentials =
+        plausible(fields.user) && plausible(fields.api_key)
+          ? { user: fields.user, api_key: fields.api_key }
+          : undefined;
+      expect(parsed.credentials, "credentials").toStrictEqual(credentials);
       if (!whole) {
         // Which field: the schema owns the messages, so its first issue must name a bad field.
         const schema = serviceRequestSchema.safeParse(json);
