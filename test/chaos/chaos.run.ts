@@ -18,9 +18,9 @@ import { DPOW_BIN, runCli } from "../helpers/cli.js";
 import { stopDaemon } from "../helpers/daemon.js";
 import { newPayout } from "../helpers/fake-worker.js";
 import { type HubProcess, spawnHub, tempDir } from "../helpers/hub-process.js";
+import { type OwnServer, startPostgresServer, startRedisServer } from "../helpers/own-servers.js";
 import { freePort } from "../helpers/ports.js";
 import { Load, type RequestRecord } from "./load.js";
-import { type OwnServer, startPostgresServer, startRedisServer } from "./stores.js";
 
 /** 65,536 hashes per job at the base: a millisecond or so on one CPU thread. */
 const DIFFICULTY = "ffff000000000000";

@@ -7,35 +7,6 @@ import { migrate } from "./postgres-schema.js";
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "28P01", "3D000"]);
 
 /**
- * Errors that say the connection to the server was lost or could not be made (it stopped, restarts
- * or is out of reach), not that the statement was wrong: socket errors, SQLSTATE class 08
- * (connection exception) and 57P01-57P03 (server shutting down or starting). A statement that is
- * safe to repeat may be retried after them.
- */
-const CONNECTION_LOST = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "57P01",
-  "57P02",
-  "57P03",
-]);
-
-export function isConnectionLost(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === "string") return CONNECTION_LOST.has(code) || code.startsWith("08");
-  // pg's own errors for a socket that closed or a connection that never came carry no code.
-  return /Connection terminated|timeout exceeded when trying to connect/.test((err as Error)?.message ?? "");
-}
-
-/**
- * How long a new connection may take. pg waits forever by default: a server that accepts TCP but
- * does not answer (stopped with SIGSTOP, a dead host behind a live proxy) would hang every request.
- */
-const CONNECT_TIMEOUT_MS = 5000;
-
-/**
  * A pool on the hub's PostgreSQL database with the hub's schema migrated, then `prepare` run (for
  * the tables of whoever opens it). A server the operator can fix becomes a one-line error naming
  * --postgres, with the password hidden.
@@ -81,3 +52,32 @@ export async function inTransaction<T>(
     client.release();
   }
 }
+
+/**
+ * Errors that say the connection to the server was lost or could not be made (it stopped, restarts
+ * or is out of reach), not that the statement was wrong: socket errors, SQLSTATE class 08
+ * (connection exception) and 57P01-57P03 (server shutting down or starting). A statement that is
+ * safe to repeat may be retried after them.
+ */
+const CONNECTION_LOST = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+
+export function isConnectionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string") return CONNECTION_LOST.has(code) || code.startsWith("08");
+  // pg's own errors for a socket that closed or a connection that never came carry no code.
+  return /Connection terminated|timeout exceeded when trying to connect/.test((err as Error)?.message ?? "");
+}
+
+/**
+ * How long a new connection may take. pg waits forever by default: a server that accepts TCP but
+ * does not answer (stopped with SIGSTOP, a dead host behind a live proxy) would hang every request.
+ */
+const CONNECT_TIMEOUT_MS = 5000;

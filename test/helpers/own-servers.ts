@@ -1,14 +1,25 @@
 /**
  * A private redis-server and a private PostgreSQL cluster, each on its own ephemeral loopback port
  * in a temporary directory, that can be stopped and started again on the same port: the chaos run
- * restarts them without touching the machine's shared services.
+ * and the store-outage tests restart them without touching the machine's shared services.
  */
-import { type ChildProcess, execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon, stopDaemon } from "../helpers/daemon.js";
-import { freePort } from "../helpers/ports.js";
+import { startDaemon, stopDaemon } from "./daemon.js";
+import { freePort } from "./ports.js";
+
+/** Whether `redis-server` and PostgreSQL's `initdb` are on PATH (in CI, a missing one is a failure). */
+export function ownServersAvailable(): boolean {
+  const missing = ["redis-server", "initdb", "postgres"].filter(
+    (bin) => spawnSync(bin, ["--version"], { stdio: "ignore" }).status !== 0,
+  );
+  if (missing.length === 0) return true;
+  if (process.env.CI === "true") throw new Error(`CI requires ${missing.join(", ")} on PATH`);
+  console.warn(`skipping tests that start their own stores: ${missing.join(", ")} not on PATH`);
+  return false;
+}
 
 export interface OwnServer {
   url: string;
