@@ -299,17 +299,33 @@ export class WorkFlow {
   }
 
   /**
-   * Work reaching the job's difficulty: the first such result wins. A later one answers only the
-   * requests here whose job another replica won (that replica credits it); while this replica
-   * credits the job, its winner answers once the credit is durable.
+   * Work reaching the job's difficulty: the first such result wins. A later one answers the
+   * requests here whose job another replica won; while this replica credits the job, its winner
+   * answers once the credit is durable. Two races, both caught by the chaos run (`npm run chaos`):
+   *
+   * - Work already held for the job's difficulty was credited (a winner caches its work only once
+   *   its credit is durable, and before it closes its job). A job that still finds such work was
+   *   opened for nothing: by a request that checked the cache just before another job for the hash
+   *   was won. It is closed unbroadcast, but a late result of the other job can find it open in
+   *   between, and claiming it would pay a second time for one hash. It is not won again.
+   * - The replica holding the claim may die before its credit commits (SIGKILL). So a late result
+   *   answers requests here only once a credit for the job is durable: recording it is idempotent
+   *   per job, so it is a no-op when the claimer committed first and credits this result's worker
+   *   when the claimer never does. Without requests here it is dropped.
    */
   private async judgeWinner(job: Job, payee: Payee, work: bigint, value: bigint): Promise<void> {
-    if (await this.coordinator.claimWin(job.id)) return this.win(job, payee, work, value);
-    if (!this.crediting.has(job.id)) {
-      this.answer(job.hash, work, value);
-      await this.coordinator.cacheWork({ hash: job.hash, work, value });
+    const held = await this.coordinator.cachedWork(job.hash);
+    const heldValue = held ? workValue(Buffer.from(job.hash, "hex"), held.work) : 0n;
+    if (held && heldValue >= job.difficulty) {
+      this.answer(job.hash, held.work, heldValue);
+      return this.metrics.result("late");
     }
+    if (await this.coordinator.claimWin(job.id)) return this.win(job, payee, work, value);
     this.metrics.result("late");
+    if (this.crediting.has(job.id) || !this.waiters.has(job.hash)) return;
+    if (payee.account !== null) await this.accounting.credit(job, payee.account, payee.address, work);
+    await this.coordinator.cacheWork({ hash: job.hash, work, value });
+    this.answer(job.hash, work, value);
   }
 
   /** A result for a hash with no open job replaces the work held only when it beats it; never credited. */

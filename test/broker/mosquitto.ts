@@ -2,10 +2,11 @@
  * A real Mosquitto started from the shipped deploy/mosquitto config, on ephemeral loopback ports in a
  * temporary directory, with a password file made by mosquitto_passwd as the deploy README says.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { startDaemon, stopDaemon } from "../helpers/daemon.js";
 import { freePort } from "../helpers/ports.js";
 import { MOSQUITTO_BIN } from "../helpers/services.js";
 
@@ -51,10 +52,7 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
     async stop() {
       const current = child;
       child = undefined;
-      if (!current || current.exitCode !== null) return;
-      const exited = new Promise((resolve) => current.once("exit", resolve));
-      current.kill("SIGTERM");
-      await exited;
+      await stopDaemon(current);
     },
     async dispose() {
       await running.stop();
@@ -83,29 +81,11 @@ function localConfig(shipped: string, dir: string, mqttPort: number, wsPort: num
 
 /** Starts Mosquitto and resolves once it says it is running; rejects with its output if it exits first. */
 function launch(bin: string, config: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ["-c", config], { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      reject(new Error(`mosquitto did not start within 10 s:\n${output}`));
-    }, 10_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/mosquitto version \S+ running/.test(output)) {
-        clearTimeout(timer);
-        child.stdout?.removeAllListeners("data");
-        child.stderr?.removeAllListeners("data");
-        child.stdout?.resume();
-        child.stderr?.resume();
-        resolve(child);
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`mosquitto exited with code ${code}:\n${output}`));
-    });
+  return startDaemon({
+    name: "mosquitto",
+    command: bin,
+    args: ["-c", config],
+    ready: /mosquitto version \S+ running/,
+    timeoutMs: 10_000,
   });
 }

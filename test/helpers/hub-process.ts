@@ -86,7 +86,11 @@ export async function spawnHub(
       check();
     });
 
-  const listening = await waitForLog("listening", (line) => line.msg === "listening");
+  const listening = await waitForLog("listening", (line) => line.msg === "listening").catch((err) => {
+    // A hub that never said it listens is not handed back, so nobody else could stop it.
+    child.kill("SIGKILL");
+    throw err;
+  });
   const httpPort = listening.http_port as number;
   return {
     httpPort,

@@ -26,6 +26,13 @@ export interface ExternalBroker extends Broker {
   connected(): boolean;
 }
 
+/**
+ * Most messages held for the broker while it is unreachable; past it the oldest are dropped. A
+ * message is under 200 bytes (the statistics a few KiB), so this holds well under a megabyte: about
+ * 15 minutes of heartbeats, or the jobs of a burst of requests, whose services wait at most 30 s.
+ */
+export const OFFLINE_QUEUE_LIMIT = 1000;
+
 /** MQTT CONNACK codes that retrying will not fix. */
 const REFUSED = new Map([
   [4, "bad user name or password"],
@@ -73,9 +80,25 @@ export async function connectExternalBroker(
 
   return {
     async publish(topic: string, payload: string | Buffer, publishOptions: PublishOptions = {}) {
-      await client.publishAsync(topic, payload, {
-        qos: publishOptions.qos ?? 0,
-        retain: publishOptions.retain ?? false,
+      const packetOptions = { qos: publishOptions.qos ?? 0, retain: publishOptions.retain ?? false } as const;
+      if (client.connected) {
+        await client.publishAsync(topic, payload, packetOptions);
+        return;
+      }
+      // While the broker is away MQTT.js holds the message and sends it on reconnect, and its
+      // promise settles only then: a service's request would hang for as long as the broker is
+      // down. So nobody waits for a reconnection: the message is held (a job goes out as soon as
+      // the broker is back, in time for the requests still waiting on it) and the caller goes on.
+      // The hold is bounded: the oldest messages (jobs whose requests have given up, stale
+      // heartbeats) make room for the newest.
+      while (client.queue.length >= OFFLINE_QUEUE_LIMIT) {
+        // Only publishes: a held (re)subscription must still reach the broker.
+        const oldest = client.queue.findIndex((entry) => entry.packet.cmd === "publish");
+        if (oldest < 0) break;
+        client.queue.splice(oldest, 1);
+      }
+      client.publish(topic, payload, packetOptions, (err) => {
+        if (err) logger.warn({ broker: where, topic, err: err.message }, "a held message was not sent");
       });
     },
     async subscribe(pattern: string, handler: MessageHandler) {

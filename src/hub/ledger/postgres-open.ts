@@ -32,7 +32,7 @@ export async function openPostgresPool(
   max: number,
   prepare: (pool: pg.Pool) => Promise<unknown> = async () => {},
 ): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: url, max });
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An idle connection dropped by the server is discarded by the pool; the next query opens another.
   pool.on("error", () => {});
   try {
@@ -68,3 +68,32 @@ export async function inTransaction<T>(
     client.release();
   }
 }
+
+/**
+ * Errors that say the connection to the server was lost or could not be made (it stopped, restarts
+ * or is out of reach), not that the statement was wrong: socket errors, SQLSTATE class 08
+ * (connection exception) and 57P01-57P03 (server shutting down or starting). A statement that is
+ * safe to repeat may be retried after them.
+ */
+const CONNECTION_LOST = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+
+export function isConnectionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string") return CONNECTION_LOST.has(code) || code.startsWith("08");
+  // pg's own errors for a socket that closed or a connection that never came carry no code.
+  return /Connection terminated|timeout exceeded when trying to connect/.test((err as Error)?.message ?? "");
+}
+
+/**
+ * How long a new connection may take. pg waits forever by default: a server that accepts TCP but
+ * does not answer (stopped with SIGSTOP, a dead host behind a live proxy) would hang every request.
+ */
+const CONNECT_TIMEOUT_MS = 5000;

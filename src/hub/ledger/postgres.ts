@@ -10,7 +10,7 @@ import {
   type Win,
   type WorkCounters,
 } from "../ports.js";
-import { inTransaction, openPostgresPool } from "./postgres-open.js";
+import { inTransaction, isConnectionLost, openPostgresPool } from "./postgres-open.js";
 import { bestWork, buildStatistics } from "./shared.js";
 
 /** BIGINT columns arrive as strings (they may exceed 2^53); counters never come near it. */
@@ -59,6 +59,17 @@ const SETTING_COLUMNS: Record<keyof ServiceSettings, string> = {
 };
 
 const UNIQUE_VIOLATION = "23505";
+
+/**
+ * How long a win is retried while PostgreSQL cannot be reached. A win is already claimed in the
+ * coordinator when it is recorded, and another replica may have handed the same work to its own
+ * service: giving up would leave work answered and never credited. Recording is idempotent (one
+ * row per job), so a retry after a commit whose reply was lost cannot credit twice. One minute
+ * covers a database restart or failover; pending retries hold a closure each, no connection.
+ */
+const WIN_RETRY_MS = 60_000;
+const WIN_RETRY_FIRST_DELAY_MS = 100;
+const WIN_RETRY_MAX_DELAY_MS = 2000;
 
 /**
  * The ledger in PostgreSQL, shared by hub replicas and the operator CLI. Same tables and rules as
@@ -152,6 +163,18 @@ export class PostgresLedger implements Ledger {
   }
 
   async recordWin(win: Win): Promise<{ recorded: boolean; counters: WorkCounters }> {
+    const deadline = Date.now() + WIN_RETRY_MS;
+    for (let delay = WIN_RETRY_FIRST_DELAY_MS; ; delay = Math.min(2 * delay, WIN_RETRY_MAX_DELAY_MS)) {
+      try {
+        return await this.recordWinOnce(win);
+      } catch (err) {
+        if (!isConnectionLost(err) || Date.now() + delay > deadline || this.pool.ended) throw err;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async recordWinOnce(win: Win): Promise<{ recorded: boolean; counters: WorkCounters }> {
     const counters = await inTransaction(this.pool, async (client) => {
       // The unique job_id makes a second record of the same job a no-op, not a second credit.
       const inserted = await client.query(

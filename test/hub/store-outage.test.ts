@@ -1,0 +1,93 @@
+import mqtt from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectExternalBroker, type ExternalBroker } from "../../src/hub/broker/mqtt-client.js";
+import { PostgresLedger } from "../../src/hub/ledger/postgres.js";
+import { topics } from "../../src/protocol/topics.js";
+import { type RunningMosquitto, startMosquitto } from "../broker/mosquitto.js";
+import { newPayout, randomHash } from "../helpers/fake-worker.js";
+import { type OwnServer, ownServersAvailable, startPostgresServer } from "../helpers/own-servers.js";
+import { serviceAvailable } from "../helpers/services.js";
+
+/**
+ * The hub's adapters for shared stores while a store is away, on private servers this test stops
+ * and starts (the chaos run, `npm run chaos`, does the same under load): nothing waits for the
+ * store to come back, and nothing that must not be lost is.
+ */
+const withMosquitto = await serviceAvailable("mosquitto");
+const withPostgres = ownServersAvailable();
+
+describe.runIf(withMosquitto)("external MQTT broker while Mosquitto restarts", () => {
+  let mosquitto: RunningMosquitto;
+  let broker: ExternalBroker;
+
+  beforeAll(async () => {
+    mosquitto = await startMosquitto();
+    const url = `mqtt://dpowserver:${mosquitto.passwords.dpowserver}@127.0.0.1:${mosquitto.mqttPort}`;
+    broker = await connectExternalBroker(url, { reconnectPeriodMs: 100 });
+  });
+
+  afterAll(async () => {
+    await broker?.close();
+    await mosquitto?.dispose();
+  });
+
+  it("a publish while it is down returns without waiting, and the message goes out once it is back", async () => {
+    await mosquitto.stop();
+    // Resolving at all is the point: before, this waited for the reconnection (a request's job
+    // broadcast hung its service for as long as the broker was down).
+    await broker.publish(topics.statistics, "held while down", { retain: true });
+    expect(broker.connected()).toBe(false);
+    await mosquitto.start();
+    const observer = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto.mqttPort}`, {
+      username: "dpowinterface",
+      password: mosquitto.passwords.dpowinterface,
+      reconnectPeriod: 0,
+    });
+    try {
+      // Retained, so the observer sees it whether it subscribed before or after the hub reconnected.
+      const seen = new Promise<string>((resolve) =>
+        observer.on("message", (_topic, payload) => resolve(payload.toString())),
+      );
+      await observer.subscribeAsync(topics.statistics);
+      expect(await seen).toBe("held while down");
+    } finally {
+      await observer.endAsync(true);
+    }
+  });
+});
+
+describe.runIf(withPostgres)("PostgreSQL ledger while the database is stopped", () => {
+  let postgres: OwnServer;
+  let ledger: PostgresLedger;
+
+  beforeAll(async () => {
+    postgres = await startPostgresServer();
+    ledger = await PostgresLedger.connect(postgres.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await ledger?.close();
+    await postgres?.dispose();
+  });
+
+  it("a win recorded while it is down is written once it is back, exactly once", async () => {
+    const worker = newPayout();
+    const win = {
+      jobId: `job-${randomHash()}`,
+      hash: randomHash(),
+      type: "ondemand" as const,
+      worker,
+      service: null,
+      difficulty: 0xf000000000000000n,
+      work: 1n,
+      at: Date.now(),
+    };
+    await postgres.stop();
+    // The first attempts meet a closed port (refused at once); the server takes far longer to start.
+    const pending = ledger.recordWin(win);
+    await postgres.start();
+    expect(await pending).toEqual({ recorded: true, counters: { precache: 0, ondemand: 1 } });
+    expect(await ledger.recordWin(win)).toEqual({ recorded: false, counters: { precache: 0, ondemand: 1 } });
+    expect(await ledger.workerCounters(worker)).toEqual({ precache: 0, ondemand: 1 });
+  });
+});
