@@ -81,7 +81,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     precache,
     metrics,
     logger,
-    foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH] : [],
+    foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH, `${MQTT_WS_PATH}/`] : [],
   });
   broker.attachWebSocket?.(front.server, MQTT_WS_PATH);
   const announcements = new Announcements(

@@ -1,6 +1,7 @@
 import pino, { type Logger } from "pino";
 import { createBackend } from "../pow/create-backend.js";
 import { type RunningWorker, startWorker } from "../worker/index.js";
+import { jobsAtLeastOnce } from "./broker/delivery.js";
 import { PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
 import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
@@ -39,9 +40,22 @@ export interface ServerConfig {
   postgresUrl?: string;
   clientPassword: string;
   interfacePassword?: string;
+  /** The embedded broker's sessions and limits; its defaults without. */
+  mqtt?: MqttSettings;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
   localWorker?: { payout: string };
   logger: Logger;
+}
+
+/** Persistent sessions and per-address limits of the embedded MQTT broker. */
+export interface MqttSettings {
+  /** SQLite file keeping persistent sessions across restarts; null keeps them in memory. */
+  sessionsFile: string | null;
+  sessionExpiryMs: number;
+  maxSessions: number;
+  queueLimit: number;
+  /** 0 = no cap. */
+  maxConnectionsPerIp: number;
 }
 
 export interface RunningServer {
@@ -138,20 +152,27 @@ async function openBroker(
   const brokerLogger = config.logger.child({ component: "broker" });
   if (config.mqttUrl !== undefined) {
     const broker: Broker = await connectExternalBroker(config.mqttUrl, { logger: brokerLogger });
-    return { hubBroker: { broker }, mqttPort: null, close: () => broker.close() };
+    return { hubBroker: { broker: jobsAtLeastOnce(broker) }, mqttPort: null, close: () => broker.close() };
   }
   const embedded = await startEmbeddedBroker({
     mqttPort: config.mqttPort,
     host: config.host,
     clientPassword: config.clientPassword,
     interfacePassword: config.interfacePassword,
+    sessions: config.mqtt && {
+      file: config.mqtt.sessionsFile,
+      expiryMs: config.mqtt.sessionExpiryMs,
+      maxSessions: config.mqtt.maxSessions,
+      queueLimit: config.mqtt.queueLimit,
+    },
+    maxConnectionsPerIp: config.mqtt?.maxConnectionsPerIp,
     logger: brokerLogger,
   }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new PortTakenError("mqtt", config.mqttPort) : err;
   });
   return {
     hubBroker: {
-      broker: embedded.hub,
+      broker: jobsAtLeastOnce(embedded.hub),
       attachWebSocket: (server, path) => embedded.attachWebSocket(server, path),
       clientCount: () => embedded.clientCount(),
     },

@@ -2,7 +2,11 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
-import { type EmbeddedBroker, type EmbeddedBrokerOptions, startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
+import {
+  type EmbeddedBroker,
+  type EmbeddedBrokerOptions,
+  startEmbeddedBroker,
+} from "../../src/hub/broker/embedded.js";
 import { tempDir, waitForValue } from "../helpers/hub-process.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -23,7 +27,11 @@ function folder(): string {
 }
 
 /** Connects as the original Python worker does: `clean: false`, a fixed id, no resubscribe of its own. */
-async function originalWorker(port: number, clientId: string, extra: IClientOptions = {}): Promise<MqttClient> {
+async function originalWorker(
+  port: number,
+  clientId: string,
+  extra: IClientOptions = {},
+): Promise<MqttClient> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
     username: "client",
     password: "client",
@@ -120,7 +128,12 @@ describe("persistent sessions of the embedded broker", () => {
     const stays = await originalWorker(embedded.port, "online-worker");
     await stays.subscribeAsync({ "work/#": { qos: 1 } });
     expect(embedded.sessionCount()).toBe(51);
-    await waitForValue("sessions kept", async () => embedded.sessionCount(), (n) => n === 1, 30_000);
+    await waitForValue(
+      "sessions kept",
+      async () => embedded.sessionCount(),
+      (n) => n === 1,
+      30_000,
+    );
     const db = new Database(file, { readonly: true });
     const rows = db.prepare("SELECT client_id FROM subscriptions").all() as { client_id: string }[];
     db.close();

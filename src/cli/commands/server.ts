@@ -13,11 +13,12 @@ import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
 import { redactUrl } from "../../protocol/redact-url.js";
+import { addMqttFlags, type MqttFlags, mqttSettings } from "../mqtt-flags.js";
 import { action, UsageError } from "../output.js";
 import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
 import { checkUrlFlag } from "../url-flags.js";
 
-export interface ServerOptions extends PrecacheFlags {
+export interface ServerOptions extends PrecacheFlags, MqttFlags {
   port: string;
   host: string;
   mqttPort: string;
@@ -87,6 +88,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     postgresUrl: opts.postgres,
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
+    mqtt: mqttSettings(opts, opts.db),
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
     logger,
   };
@@ -174,7 +176,7 @@ async function server(opts: ServerOptions): Promise<void> {
 
 /** Options shared by `dpow server` and `dpow start`. */
 export function hubOptions(command: Command, defaults: { logLevel: string }): Command {
-  return command
+  return addMqttFlags(command)
     .option("--port <port>", "HTTP port (service API, /mqtt, /metrics); 0 picks a free one", "5030")
     .option("--host <host>", "interface to listen on (0.0.0.0 for every interface)", "127.0.0.1")
     .option("--mqtt-port <port>", "TCP port of the embedded MQTT broker; 0 picks a free one", "1883")
