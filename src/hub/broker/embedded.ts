@@ -198,37 +198,35 @@ interface LoginGuard {
 }
 
 /**
- * Wires the accounts and the ACL into aedes. Logins wait out the throttle of their address before
- * the password is checked; refusals are counted, not logged one by one. Denied publishes cut the
+ * Wires the accounts and the ACL into aedes. Wrong passwords are refused after the growing delay of
+ * their address (login-throttle.ts); refusals are counted, not logged one by one. Denied publishes cut the
  * client off; denied subscriptions get a failure code.
  */
 function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, guard: LoginGuard): void {
   const accounts = new WeakMap<Client, Account>();
   aedes.authenticate = (client, username, password, done) => {
     const address = guard.addressOf(client.conn as Duplex) ?? "?";
-    const delayMs = guard.throttle.admit(address);
-    if (delayMs === null) {
+    if (guard.throttle.blocked(address)) {
       guard.refusals.note(address);
-      // [MQTT-3.2.2-5] 3: server unavailable; the password was not even looked at.
+      // 3: server unavailable. The password is not even looked at, so nothing is learnt from it.
       done(
         Object.assign(new Error("too many failed logins; retry later"), { returnCode: 3 as const }),
         false,
       );
       return;
     }
-    const check = () => {
-      const account = authenticate(passwords, username, password);
-      guard.throttle.done(address, account !== null);
-      if (account === null) {
-        guard.refusals.note(address);
+    const account = authenticate(passwords, username, password);
+    if (account === null) {
+      guard.refusals.note(address);
+      const refuse = () => {
+        guard.throttle.released(address);
         done(Object.assign(new Error("bad user name or password"), { returnCode: 4 as const }), false);
-        return;
-      }
-      accounts.set(client, account);
-      done(null, true);
-    };
-    if (delayMs === 0) check();
-    else setTimeout(check, delayMs).unref();
+      };
+      setTimeout(refuse, guard.throttle.failed(address)).unref();
+      return;
+    }
+    accounts.set(client, account);
+    done(null, true);
   };
   aedes.authorizePublish = (client, packet, done) => {
     const account = client ? accounts.get(client) : undefined;

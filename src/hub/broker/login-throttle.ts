@@ -1,8 +1,11 @@
 /**
- * Failed MQTT logins slow down every later login from the same address: a growing delay before
- * the password is even checked (so a guesser cannot cut the wait short to learn the answer), and a
- * small bound on logins waiting at once per address. Honest workers log in with the right password
- * and never fail, so they meet no delay unless they share an address with someone who does.
+ * Failed MQTT logins, throttled per address. A wrong password is answered only after a delay that
+ * doubles with each failure from that address, and only a few such refusals may be pending per
+ * address at once; past that, every login from the address is refused unchecked until they are
+ * answered. A guesser who gives up waiting early gains nothing: its refusal still holds one of the
+ * few slots for the whole delay, so guesses are limited to `maxWaiting` per delay. A right password
+ * is answered at once, so honest workers sharing an address (a NAT) with someone failing are only
+ * refused while that address is saturated, and retry.
  */
 export interface LoginThrottleOptions {
   /** Delay after the first failure; doubles with each further one. */
@@ -10,7 +13,7 @@ export interface LoginThrottleOptions {
   maxDelayMs: number;
   /** An address with no failure for this long starts afresh. */
   forgetMs: number;
-  /** Logins from one throttled address waiting at once; more are refused unchecked. */
+  /** Refusals pending per address; while at it, logins from there are refused unchecked. */
   maxWaiting: number;
   /** Addresses tracked; the one failing least recently is forgotten first. */
   maxAddresses: number;
@@ -20,7 +23,7 @@ export interface LoginThrottleOptions {
 export const LOGIN_THROTTLE_DEFAULTS: LoginThrottleOptions = {
   firstDelayMs: 250,
   /**
-   * 8 s and 4 waiting: at most one guess every 2 s per address (43,000 a day), against 2,000 in
+   * 8 s and 4 pending: at most one guess every 2 s per address (43,000 a day), against 2,000 in
    * 1.3 s before; a worker with a mistyped password retries every 30 s at most and barely notices.
    */
   maxDelayMs: 8_000,
@@ -47,26 +50,16 @@ export class LoginThrottle {
     this.options = { ...LOGIN_THROTTLE_DEFAULTS, ...options };
   }
 
-  /**
-   * How long a login from `address` must wait before its password is checked, or null to refuse it
-   * unchecked (too many already waiting). Every non-null answer must be followed by done().
-   */
-  admit(address: string): number | null {
+  /** Whether logins from `address` are refused unchecked now (too many refusals pending). */
+  blocked(address: string): boolean {
     const record = this.current(address);
-    if (record === undefined) return 0;
-    if (record.waiting >= this.options.maxWaiting) return null;
-    record.waiting++;
-    const delay = this.delayFor(record.failures);
-    this.maxDelaySeen = Math.max(this.maxDelaySeen, delay);
-    return delay;
+    return record !== undefined && record.waiting >= this.options.maxWaiting;
   }
 
-  /** The login admitted for `address` was checked: `ok` false counts a failure. */
-  done(address: string, ok: boolean): void {
-    let record = this.records.get(address);
-    if (record && record.waiting > 0) record.waiting--;
-    if (ok) return;
+  /** Counts a failed login from `address`; returns how long to wait before refusing it, then call released(). */
+  failed(address: string): number {
     const now = this.options.now();
+    let record = this.current(address);
     if (!record) {
       record = { failures: 0, lastFailure: now, waiting: 0 };
       if (this.records.size >= this.options.maxAddresses) {
@@ -75,9 +68,19 @@ export class LoginThrottle {
       }
     }
     record.failures++;
+    record.waiting++;
     record.lastFailure = now;
     this.records.delete(address);
     this.records.set(address, record);
+    const delay = this.delayFor(record.failures);
+    this.maxDelaySeen = Math.max(this.maxDelaySeen, delay);
+    return delay;
+  }
+
+  /** The refusal of a failed login from `address` went out. */
+  released(address: string): void {
+    const record = this.records.get(address);
+    if (record && record.waiting > 0) record.waiting--;
   }
 
   delayFor(failures: number): number {
