@@ -112,6 +112,8 @@ export class SessionStore extends MemoryPersistenceClass {
   private restoredCounter = 0;
   /** Sessions dropped for room since the last sweep's log line. */
   private evicted = 0;
+  /** Set by destroy(): late client events must not touch the closed file. */
+  private closed = false;
   private readonly sql: ReturnType<SessionStore["prepare"]>;
 
   constructor(options: SessionOptions) {
@@ -196,7 +198,7 @@ export class SessionStore extends MemoryPersistenceClass {
 
   /** Moves a persistent session to the most recently seen end. */
   private seen(client: Client): void {
-    if (client.clean || !this.sessions.has(client.id)) return;
+    if (this.closed || client.clean || !this.sessions.has(client.id)) return;
     const now = this.options.now();
     this.sessions.delete(client.id);
     this.sessions.set(client.id, now);
@@ -270,6 +272,7 @@ export class SessionStore extends MemoryPersistenceClass {
 
   /** Forgets sessions offline for longer than the expiry; logs one line when any went. */
   async expire(): Promise<number> {
+    if (this.closed) return 0;
     const cutoff = this.options.now() - this.options.expiryMs;
     const stale: string[] = [];
     for (const [clientId, lastSeen] of this.sessions) {
@@ -351,6 +354,8 @@ export class SessionStore extends MemoryPersistenceClass {
 
   /** Saves the queues of kept sessions and closes the file. */
   override async destroy(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     clearInterval(this.sweeper);
     this.db.transaction(() => {
       this.sql.clearQueued.run();
