@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { Readable } from "node:stream";
 import type { Aedes, Client, Subscription } from "aedes";
 import Database, { type Database as Db } from "better-sqlite3";
+import { StoreUnreachableError } from "../ports.js";
 import type { BrokerLogger } from "./logger.js";
 
 export interface SessionOptions {
@@ -119,10 +120,7 @@ export class SessionStore extends MemoryPersistenceClass {
   constructor(options: SessionOptions) {
     super();
     this.options = { now: Date.now, ...options };
-    this.db = new Database(options.file ?? ":memory:");
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.exec(SCHEMA);
+    this.db = openFile(options.file ?? ":memory:");
     this.sql = this.prepare();
   }
 
@@ -368,6 +366,24 @@ export class SessionStore extends MemoryPersistenceClass {
     })();
     this.db.close();
     await super.destroy();
+  }
+}
+
+function openFile(file: string): Db {
+  let db: Db | undefined;
+  try {
+    db = new Database(file);
+    db.pragma("journal_mode = WAL"); // the first read: fails here when the file is not a database
+    // A lost last_seen update after a power cut costs nothing: the session just expires later.
+    db.pragma("synchronous = NORMAL");
+    db.pragma("busy_timeout = 5000");
+    db.exec(SCHEMA);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw new StoreUnreachableError(
+      `cannot open the MQTT sessions file ${file} (${(err as Error).message}); fix --mqtt-sessions or create its directory`,
+    );
   }
 }
 
