@@ -109,8 +109,9 @@ async function start(opts: ServerOptions): Promise<void> {
     "",
     "Stop with Ctrl-C.",
   ];
-  process.stdout.write(`${lines.join("\n")}\n`);
+  // Handlers first: whoever reads the banner may send Ctrl-C at once.
   stopOnSignal(running, logger, (line) => process.stdout.write(`${line}\n`));
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 export function registerStart(program: Command): void {
