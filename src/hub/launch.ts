@@ -202,6 +202,8 @@ async function startLocalWorker(
     payout,
     server: `mqtt://client:${password}@${host.includes(":") ? `[${host}]` : host}:${mqttPort}`,
     backend: await createBackend("cpu", { threads: 1 }),
+    // One id for every start: a restart resumes its session on the (persistent) broker instead of leaving one behind.
+    clientId: "dpow-local-worker",
     log: config.logger.child({ component: "local-worker" }),
   });
   const ready = await new Promise<boolean>((resolve) => {
