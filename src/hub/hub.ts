@@ -102,7 +102,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     precache,
     metrics,
     logger,
-    foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH] : [],
+    foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH, `${MQTT_WS_PATH}/`] : [],
     ...options.http,
   });
   broker.attachWebSocket?.(front.server, MQTT_WS_PATH);

@@ -1,6 +1,7 @@
 import pino, { type Logger } from "pino";
 import { createBackend } from "../pow/create-backend.js";
 import { type RunningWorker, startWorker } from "../worker/index.js";
+import { jobsAtLeastOnce } from "./broker/delivery.js";
 import { PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
 import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
@@ -48,9 +49,22 @@ export interface ServerConfig {
   interfacePassword?: string;
   /** Invalid results per MQTT connection before it is dropped, and the cool-down; defaults without. */
   penalties?: PenaltyOptions;
+  /** The embedded broker's sessions and limits; its defaults without. */
+  mqtt?: MqttSettings;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
   localWorker?: { payout: string };
   logger: Logger;
+}
+
+/** Persistent sessions and per-address limits of the embedded MQTT broker. */
+export interface MqttSettings {
+  /** SQLite file keeping persistent sessions across restarts; null keeps them in memory. */
+  sessionsFile: string | null;
+  sessionExpiryMs: number;
+  maxSessions: number;
+  queueLimit: number;
+  /** 0 = no cap. */
+  maxConnectionsPerIp: number;
 }
 
 export interface RunningServer {
@@ -156,20 +170,27 @@ async function openBroker(
   const brokerLogger = config.logger.child({ component: "broker" });
   if (config.mqttUrl !== undefined) {
     const broker: Broker = await connectExternalBroker(config.mqttUrl, { logger: brokerLogger });
-    return { hubBroker: { broker }, mqttPort: null, close: () => broker.close() };
+    return { hubBroker: { broker: jobsAtLeastOnce(broker) }, mqttPort: null, close: () => broker.close() };
   }
   const embedded = await startEmbeddedBroker({
     mqttPort: config.mqttPort,
     host: config.host,
     clientPassword: config.clientPassword,
     interfacePassword: config.interfacePassword,
+    sessions: config.mqtt && {
+      file: config.mqtt.sessionsFile,
+      expiryMs: config.mqtt.sessionExpiryMs,
+      maxSessions: config.mqtt.maxSessions,
+      queueLimit: config.mqtt.queueLimit,
+    },
+    maxConnectionsPerIp: config.mqtt?.maxConnectionsPerIp,
     logger: brokerLogger,
   }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new PortTakenError("mqtt", config.mqttPort) : err;
   });
   return {
     hubBroker: {
-      broker: embedded.hub,
+      broker: jobsAtLeastOnce(embedded.hub),
       attachWebSocket: (server, path) => embedded.attachWebSocket(server, path),
       clientCount: () => embedded.clientCount(),
     },
@@ -199,6 +220,8 @@ async function startLocalWorker(
     payout,
     server: `mqtt://client:${password}@${host.includes(":") ? `[${host}]` : host}:${mqttPort}`,
     backend: await createBackend("cpu", { threads: 1 }),
+    // One id for every start: a restart resumes its session on the (persistent) broker instead of leaving one behind.
+    clientId: "dpow-local-worker",
     log: config.logger.child({ component: "local-worker" }),
   });
   const ready = await new Promise<boolean>((resolve) => {

@@ -99,6 +99,44 @@ describe.runIf(available)("the hub's Broker port over an external Mosquitto (--m
     expect(hub.connected()).toBe(true);
   });
 
+  it("keeps a persistent session across its own restart: a worker that subscribed once still gets jobs", async () => {
+    const options = {
+      username: "client",
+      password: mosquitto.passwords.client,
+      clientId: "python-worker",
+      clean: false,
+      resubscribe: false,
+      reconnectPeriod: 0,
+    };
+    const first = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto.mqttPort}`, options);
+    await first.subscribeAsync({ "work/#": { qos: 1 }, heartbeat: { qos: 0 } });
+    await first.endAsync();
+    await mosquitto.stop();
+    await mosquitto.start();
+    const server = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto.mqttPort}`, {
+      username: "dpowserver",
+      password: mosquitto.passwords.dpowserver,
+      reconnectPeriod: 0,
+    });
+    // Published while the worker is away: queued for its session (QoS 1).
+    await server.publishAsync("work/ondemand", "QUEUED,D", { qos: 1 });
+    // Listening before CONNACK: the queued job follows it at once.
+    const back = mqtt.connect(`mqtt://127.0.0.1:${mosquitto.mqttPort}`, options);
+    const seen: string[] = [];
+    const both = new Promise<void>((resolve) =>
+      back.on("message", (topic, payload) => {
+        seen.push(`${topic} ${payload.toString()}`);
+        if (seen.length === 2) resolve();
+      }),
+    );
+    await new Promise((resolve) => back.once("connect", resolve));
+    await server.publishAsync("work/ondemand", "LIVE,D", { qos: 1 });
+    await both;
+    expect(seen).toEqual(["work/ondemand QUEUED,D", "work/ondemand LIVE,D"]);
+    await back.endAsync();
+    await server.endAsync();
+  });
+
   it("says so when the password is wrong", async () => {
     const wrong = `mqtt://dpowserver:nope@127.0.0.1:${mosquitto.mqttPort}`;
     await expect(connectExternalBroker(wrong)).rejects.toThrow(/not authorized|bad user name/);

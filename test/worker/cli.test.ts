@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedBroker, startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
 import { runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/hub-process.js";
 import { EASY, IMPOSSIBLE, newPayout, randomHash, TestHub } from "./helpers.js";
 import { DpowProcess } from "./process.js";
 
@@ -55,17 +56,23 @@ describe("dpow worker: process lifecycle", () => {
   let hub: TestHub;
   const processes: DpowProcess[] = [];
 
+  // The workers' stable client ids live in a config folder of the test's own, not the user's.
+  const config = tempDir();
+
   function worker(payout: string, ...extra: string[]): DpowProcess {
-    const proc = DpowProcess.start([
-      "worker",
-      "--payout",
-      payout,
-      "--server",
-      `mqtt://client:client@127.0.0.1:${broker.port}`,
-      "--threads",
-      "1",
-      ...extra,
-    ]);
+    const proc = DpowProcess.start(
+      [
+        "worker",
+        "--payout",
+        payout,
+        "--server",
+        `mqtt://client:client@127.0.0.1:${broker.port}`,
+        "--threads",
+        "1",
+        ...extra,
+      ],
+      { XDG_CONFIG_HOME: config.dir },
+    );
     processes.push(proc);
     return proc;
   }
@@ -81,6 +88,7 @@ describe("dpow worker: process lifecycle", () => {
   afterAll(async () => {
     await hub?.close();
     await broker?.close();
+    config.remove();
   });
 
   it("benchmarks, solves jobs, and exits cleanly on SIGTERM in the middle of a job", async () => {
@@ -142,7 +150,14 @@ describe("dpow worker: process lifecycle", () => {
     first.kill("SIGKILL");
     expect((await first.exited).signal).toBe("SIGKILL");
 
+    // The same payout address on the same machine: the same client id, so the broker session (and
+    // the unfinished job, if its delivery was not acknowledged before the kill) carries over. If it
+    // comes back, the hub cancels it, as it would once someone wins it.
     const second = worker(payout, "--no-benchmark");
+    second
+      .waitForLine(new RegExp(`working on ondemand ${stuck.slice(0, 10)}`), 1, 60_000)
+      .then(() => hub.cancel("ondemand", stuck))
+      .catch(() => {});
     await second.waitForLine(/hub is online/);
     const next = randomHash();
     await hub.work("ondemand", next, EASY);

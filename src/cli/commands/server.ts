@@ -14,13 +14,14 @@ import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
 import { redactUrl } from "../../protocol/redact-url.js";
+import { addMqttFlags, type MqttFlags, mqttSettings } from "../mqtt-flags.js";
 import { action, UsageError } from "../output.js";
 import { addPenaltyFlags, type PenaltyFlags, penaltySettings } from "../penalty-flags.js";
 import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../precache-flags.js";
 import { checkUrlFlag } from "../url-flags.js";
 import { addWorkPeerFlags, type WorkPeerFlags, workPeerSettings } from "../work-peer-flags.js";
 
-export interface ServerOptions extends PrecacheFlags, WorkPeerFlags, Partial<PenaltyFlags> {
+export interface ServerOptions extends PrecacheFlags, MqttFlags, WorkPeerFlags, Partial<PenaltyFlags> {
   port: string;
   host: string;
   mqttPort: string;
@@ -136,6 +137,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     postgresUrl: opts.postgres,
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
+    mqtt: mqttSettings(opts, opts.db),
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
     penalties: opts.penaltyThreshold !== undefined ? penaltySettings(opts as PenaltyFlags) : undefined,
     logger,
@@ -226,7 +228,7 @@ async function server(opts: ServerOptions): Promise<void> {
 
 /** Options shared by `dpow server` and `dpow start`. */
 export function hubOptions(command: Command, defaults: { logLevel: string }): Command {
-  return command
+  return addMqttFlags(command)
     .option("--port <port>", "HTTP port (service API, /mqtt, /metrics); 0 picks a free one", "5030")
     .option("--host <host>", "interface to listen on (0.0.0.0 for every interface)", "127.0.0.1")
     .option("--mqtt-port <port>", "TCP port of the embedded MQTT broker; 0 picks a free one", "1883")

@@ -4,6 +4,7 @@ import { RECEIVE_THRESHOLD, SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { createBackend } from "../../pow/create-backend.js";
 import { ENGINES, type Engine } from "../../pow/kernel.js";
 import { benchmark, expectedSeconds } from "../../worker/benchmark.js";
+import { stableClientId } from "../../worker/client-id.js";
 import { formatStatusLine, jsonLog, plainLog, StatusLine } from "../../worker/display.js";
 import { formatDuration, formatHashRate } from "../../worker/format.js";
 import { type RunningWorker, startWorker, type WorkChoice, type WorkerLog } from "../../worker/worker.js";
@@ -22,6 +23,7 @@ interface WorkerCliOptions {
   engine?: string;
   jsonLogs?: boolean;
   benchmark: boolean;
+  clientId?: string;
 }
 
 function checkOptions(opts: WorkerCliOptions): { work: WorkChoice; threads?: number } {
@@ -33,6 +35,11 @@ function checkOptions(opts: WorkerCliOptions): { work: WorkChoice; threads?: num
   if (!/^(mqtts?|wss?):\/\/[^/\s]+/.test(opts.server)) {
     throw new UsageError(
       `--server must be an MQTT URL such as ${DEFAULT_SERVER} or wss://HOST/mqtt, got "${opts.server}"`,
+    );
+  }
+  if (opts.clientId !== undefined && !/^[\x21-\x7e]{1,64}$/.test(opts.clientId)) {
+    throw new UsageError(
+      `--client-id must be 1 to 64 printable characters without spaces, got "${opts.clientId}"`,
     );
   }
   if (!(WORK_CHOICES as readonly string[]).includes(opts.work)) {
@@ -74,8 +81,13 @@ async function runWorker(opts: WorkerCliOptions): Promise<void> {
   });
   log.info({ backend: backend.name }, `work backend: ${backend.name}`);
   const initialHashRate = opts.benchmark ? await announceSpeed(backend, log) : undefined;
+  // One client id per payout address and installation, so a restart resumes the broker session.
+  const stable = opts.clientId === undefined ? stableClientId(opts.payout) : null;
+  if (opts.clientId === undefined && stable === null)
+    log.warn({}, "cannot write the config folder; using a new MQTT client id (set one with --client-id)");
   const worker = await startWorker({
     payout: opts.payout,
+    ...((opts.clientId ?? stable?.id) ? { clientId: opts.clientId ?? stable?.id } : {}),
     server: opts.server,
     work,
     backend,
@@ -85,6 +97,7 @@ async function runWorker(opts: WorkerCliOptions): Promise<void> {
   const redraw = () => statusLine?.update(formatStatusLine(worker.status(), Date.now()));
   const refresh = statusLine ? setInterval(redraw, 500) : undefined;
   await untilSignal(worker, log);
+  stable?.release();
   clearInterval(refresh);
   redraw();
   statusLine?.end();
@@ -126,5 +139,9 @@ export function registerWorker(program: Command): Command {
     .option("--engine <engine>", "cpu kernel: auto, native or wasm (default auto)")
     .option("--json-logs", "log JSON lines (pino) instead of text")
     .option("--no-benchmark", "skip the one-second speed test at start")
+    .option(
+      "--client-id <id>",
+      "MQTT client id (default: the same at every start for this payout address on this machine)",
+    )
     .action(action(runWorker));
 }

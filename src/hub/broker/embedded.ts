@@ -11,8 +11,12 @@ import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
+import { ConnectionsPerAddress, DEFAULT_MAX_CONNECTIONS_PER_IP } from "./connection-limits.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
+import { LoginThrottle, type LoginThrottleOptions } from "./login-throttle.js";
 import { guardPacketSize } from "./packet-limit.js";
+import { RefusalLog } from "./refusal-log.js";
+import { SESSION_DEFAULTS, SessionStore } from "./sessions.js";
 
 export interface EmbeddedBrokerOptions {
   /** TCP port for MQTT; 0 picks a free one (read it back from `port`). Default 1883. */
@@ -27,6 +31,20 @@ export interface EmbeddedBrokerOptions {
   serverPassword?: string;
   /** Largest packet body a client may send, in bytes. Default 64 KiB. */
   maxPacketBytes?: number;
+  /** Persistent (`clean: false`) sessions: where they are kept, when they expire, how many. */
+  sessions?: {
+    /** SQLite file; default none (memory only, lost at exit). */
+    file?: string | null;
+    expiryMs?: number;
+    maxSessions?: number;
+    queueLimit?: number;
+  };
+  /** Open MQTT connections per remote address (TCP and WebSocket together); 0 = no cap. Default 128. */
+  maxConnectionsPerIp?: number;
+  /** Delays after failed logins (tests shorten them). */
+  loginThrottle?: Partial<LoginThrottleOptions>;
+  /** Refused logins and connections are logged as one summary line per this interval. Default 60 s. */
+  refusalLogIntervalMs?: number;
   logger?: BrokerLogger;
 }
 
@@ -39,6 +57,8 @@ export interface EmbeddedBroker {
   attachWebSocket(server: HttpServer, path?: string): void;
   /** MQTT clients connected now (TCP and WebSocket), for metrics. */
   clientCount(): number;
+  /** Persistent sessions kept now, online or not. */
+  sessionCount(): number;
   /** Disconnects every client and stops listening. */
   close(): Promise<void>;
 }
@@ -61,23 +81,59 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     client: options.clientPassword ?? "client",
     dpowinterface: options.interfacePassword,
   };
-  const aedes = await Aedes.createBroker();
-  authorize(aedes, passwords, logger);
+  const sessions = new SessionStore({
+    file: options.sessions?.file ?? null,
+    expiryMs: options.sessions?.expiryMs ?? SESSION_DEFAULTS.expiryMs,
+    maxSessions: options.sessions?.maxSessions ?? SESSION_DEFAULTS.maxSessions,
+    queueLimit: options.sessions?.queueLimit ?? SESSION_DEFAULTS.queueLimit,
+    logger,
+  });
+  const aedes = await Aedes.createBroker({ persistence: sessions });
+  const refusalInterval = options.refusalLogIntervalMs ?? 60_000;
+  const throttle = new LoginThrottle(options.loginThrottle);
+  const loginRefusals = new RefusalLog(logger, "MQTT logins refused", refusalInterval, () => ({
+    longestDelayMs: throttle.takeMaxDelay(),
+  }));
+  const connectionRefusals = new RefusalLog(
+    logger,
+    "MQTT connections refused (over the per-address cap)",
+    refusalInterval,
+  );
+  // The remote address of every open connection, so close() can end those aedes does not know
+  // yet (no CONNECT sent) and logins can be throttled per address.
+  const connections = new Map<Duplex, string>();
+  const perAddress = new ConnectionsPerAddress(options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP);
+  authorize(aedes, passwords, logger, {
+    throttle,
+    refusals: loginRefusals,
+    addressOf: (conn) => connections.get(conn),
+  });
 
-  // Every open connection, so close() can end those aedes does not know yet (no CONNECT sent).
-  const connections = new Set<Duplex>();
-  const handle = (conn: Duplex, req?: IncomingMessage) => {
-    connections.add(conn);
-    conn.once("close", () => connections.delete(conn));
+  const handle = (conn: Duplex, address: string, req?: IncomingMessage) => {
+    if (!perAddress.admit(address)) {
+      connectionRefusals.note(address);
+      conn.destroy();
+      return;
+    }
+    connections.set(conn, address);
+    conn.once("close", () => {
+      connections.delete(conn);
+      perAddress.release(address);
+    });
     guardPacketSize(conn, maxPacketBytes, () =>
       logger.warn({ maxPacketBytes }, "MQTT client sent an oversized packet; disconnected"),
     );
     aedes.handle(conn, req);
   };
   // Without noDelay, Nagle plus delayed ACKs add ~40 ms to a small message answered with another.
-  const tcp = createServer({ noDelay: true }, (socket: Socket) => handle(socket));
+  const tcp = createServer({ noDelay: true }, (socket: Socket) =>
+    handle(socket, socket.remoteAddress ?? "?"),
+  );
   const port = await listen(tcp, options.mqttPort ?? 1883, options.host).catch(async (err: unknown) => {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    loginRefusals.close();
+    connectionRefusals.close();
+    await sessions.destroy();
     throw err;
   });
   logger.info({ port }, "embedded MQTT broker listening");
@@ -89,6 +145,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     port,
     hub: inProcessBroker(aedes, logger),
     attachWebSocket(server, path = "/mqtt") {
+      // The original hub's nginx served `/mqtt/`; browser clients written for it use that.
+      const paths = new Set([path, path.endsWith("/") ? path.slice(0, -1) : `${path}/`]);
       const wss = new WebSocketServer({
         noServer: true,
         maxPayload: maxPacketBytes + 8,
@@ -98,15 +156,21 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       webSockets.push(wss);
       server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         // Split by hand: the URL is untrusted and `new URL("//", base)` throws.
-        if ((req.url ?? "/").split("?", 1)[0] !== path) return;
-        wss.handleUpgrade(req, socket, head, (ws) => handle(createWebSocketStream(ws), req));
+        if (!paths.has((req.url ?? "/").split("?", 1)[0] as string)) return;
+        wss.handleUpgrade(req, socket, head, (ws) =>
+          handle(createWebSocketStream(ws), req.socket.remoteAddress ?? "?", req),
+        );
       });
     },
     clientCount: () => aedes.connectedClients,
+    sessionCount: () => sessions.sessionCount(),
     close() {
       closed ??= (async () => {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
-        for (const conn of connections) conn.destroy();
+        for (const conn of connections.keys()) conn.destroy();
+        loginRefusals.close();
+        connectionRefusals.close();
+        await sessions.destroy();
         for (const wss of webSockets) wss.close();
         await new Promise<void>((resolve) => tcp.close(() => resolve()));
       })();
@@ -127,14 +191,38 @@ function listen(server: NetServer, port: number, host: string | undefined): Prom
   });
 }
 
-/** Wires the accounts and the ACL into aedes. Denied publishes cut the client off; denied subscriptions get a failure code. */
-function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger): void {
+interface LoginGuard {
+  throttle: LoginThrottle;
+  refusals: RefusalLog;
+  addressOf(conn: Duplex): string | undefined;
+}
+
+/**
+ * Wires the accounts and the ACL into aedes. Wrong passwords are refused after the growing delay of
+ * their address (login-throttle.ts); refusals are counted, not logged one by one. Denied publishes cut the
+ * client off; denied subscriptions get a failure code.
+ */
+function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, guard: LoginGuard): void {
   const accounts = new WeakMap<Client, Account>();
   aedes.authenticate = (client, username, password, done) => {
+    const address = guard.addressOf(client.conn as Duplex) ?? "?";
+    if (guard.throttle.blocked(address)) {
+      guard.refusals.note(address);
+      // 3: server unavailable. The password is not even looked at, so nothing is learnt from it.
+      done(
+        Object.assign(new Error("too many failed logins; retry later"), { returnCode: 3 as const }),
+        false,
+      );
+      return;
+    }
     const account = authenticate(passwords, username, password);
     if (account === null) {
-      logger.warn({ username, clientId: client.id }, "MQTT login refused");
-      done(Object.assign(new Error("bad user name or password"), { returnCode: 4 as const }), false);
+      guard.refusals.note(address);
+      const refuse = () => {
+        guard.throttle.released(address);
+        done(Object.assign(new Error("bad user name or password"), { returnCode: 4 as const }), false);
+      };
+      setTimeout(refuse, guard.throttle.failed(address)).unref();
       return;
     }
     accounts.set(client, account);

@@ -1,0 +1,57 @@
+import type { Command } from "commander";
+import { DEFAULT_MAX_CONNECTIONS_PER_IP } from "../hub/broker/connection-limits.js";
+import { SESSION_DEFAULTS } from "../hub/broker/sessions.js";
+import type { MqttSettings } from "../hub/launch.js";
+import { UsageError } from "./output.js";
+import { parseDuration } from "./precache-flags.js";
+
+/** Flags of the embedded MQTT broker (`dpow server`, `dpow start`). */
+export interface MqttFlags {
+  mqttSessions?: string;
+  mqttSessionExpiry: string;
+  mqttMaxSessions: string;
+  mqttQueueLimit: string;
+  mqttMaxPerIp: string;
+}
+
+export function addMqttFlags(command: Command): Command {
+  return command
+    .option(
+      "--mqtt-sessions <file>",
+      "SQLite file keeping persistent MQTT sessions across restarts (default: the --db file + .mqtt-sessions)",
+    )
+    .option("--mqtt-session-expiry <duration>", "forget a persistent MQTT session unused this long", "1d")
+    .option(
+      "--mqtt-max-sessions <n>",
+      "most persistent MQTT sessions kept; past it the one offline longest is dropped",
+      String(SESSION_DEFAULTS.maxSessions),
+    )
+    .option(
+      "--mqtt-queue-limit <n>",
+      "most QoS 1 messages (jobs, cancels) queued for an offline worker; the oldest go first",
+      String(SESSION_DEFAULTS.queueLimit),
+    )
+    .option(
+      "--mqtt-max-per-ip <n>",
+      "most MQTT connections from one address (0 = no cap)",
+      String(DEFAULT_MAX_CONNECTIONS_PER_IP),
+    );
+}
+
+function count(text: string, flag: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${flag} must be a whole number >= ${min}, got "${text}"`);
+  return n;
+}
+
+/** The broker settings; the sessions file defaults to one beside the SQLite ledger (`db`). */
+export function mqttSettings(flags: MqttFlags, db: string): MqttSettings {
+  return {
+    sessionsFile: flags.mqttSessions ?? `${db}.mqtt-sessions`,
+    sessionExpiryMs: parseDuration(flags.mqttSessionExpiry, "--mqtt-session-expiry"),
+    maxSessions: count(flags.mqttMaxSessions, "--mqtt-max-sessions", 1),
+    queueLimit: count(flags.mqttQueueLimit, "--mqtt-queue-limit", 1),
+    maxConnectionsPerIp: count(flags.mqttMaxPerIp, "--mqtt-max-per-ip", 0),
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * Jobs and cancels at QoS 1. A worker with a persistent session that is offline while they are
+ * published gets them when it reconnects (the broker queues QoS 1 messages for it, a bounded number),
+ * instead of losing them as QoS 0 would. Heartbeats, statistics and feedback keep the QoS asked for:
+ * a missed heartbeat is worth nothing a second later.
+ */
+import type { Broker } from "../ports.js";
+
+const QUEUED_TOPICS = ["work/", "cancel/"];
+
+export function jobsAtLeastOnce(broker: Broker): Broker {
+  return {
+    publish(topic, payload, options = {}) {
+      const queued = QUEUED_TOPICS.some((prefix) => topic.startsWith(prefix));
+      return broker.publish(topic, payload, queued ? { ...options, qos: 1 } : options);
+    },
+    subscribe: (pattern, handler) => broker.subscribe(pattern, handler),
+    close: () => broker.close(),
+  };
+}
