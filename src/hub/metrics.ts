@@ -9,6 +9,7 @@ export type RequestOutcome =
   | "credentials"
   | "throttled"
   | "shutting_down"
+  | "unavailable"
   | "internal";
 
 /** What became of a result a worker published. */

@@ -13,6 +13,7 @@ import type { RunningPrecache } from "./precache/index.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import type { ServiceCounters } from "./service-counters.js";
 import type { ServiceDirectory } from "./service-directory.js";
+import { isStoreOutage } from "./store-outage.js";
 import type { WorkFlow } from "./work-flow.js";
 
 export interface ApiAnswer {
@@ -35,6 +36,7 @@ const REST_STATUS: Record<RequestOutcome, number> = {
   credentials: 401,
   throttled: 429,
   shutting_down: 503,
+  unavailable: 503,
   internal: 500,
 };
 
@@ -61,6 +63,10 @@ export class ServiceApi {
     try {
       return await this.serve(body, requestId);
     } catch (err) {
+      if (isStoreOutage(err)) {
+        this.deps.logger.warn({ err, requestId }, "service request failed: a store is unreachable");
+        return this.fail("unavailable", { error: errors.unavailable });
+      }
       this.deps.logger.error({ err, requestId }, "service request failed");
       return this.fail("internal", { error: errors.internal });
     }

@@ -44,6 +44,7 @@ export const errors = {
   idTooLong: `Invalid id: at most ${MAX_ID_CHARS} characters of JSON are echoed; send a shorter id`,
   shuttingDown: "The hub is shutting down; retry in a moment",
   internal: "Internal error; the hub operator has the details in the log",
+  unavailable: "Service unavailable: a store the hub needs is unreachable; retry in a moment",
 } as const;
 
 /** A number, or a string holding a decimal number (many Nano clients send numbers as strings). */

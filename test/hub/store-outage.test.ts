@@ -2,6 +2,7 @@ import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectExternalBroker, type ExternalBroker } from "../../src/hub/broker/mqtt-client.js";
 import { PostgresLedger } from "../../src/hub/ledger/postgres.js";
+import { isStoreOutage } from "../../src/hub/store-outage.js";
 import { topics } from "../../src/protocol/topics.js";
 import { type RunningMosquitto, startMosquitto } from "../broker/mosquitto.js";
 import { newPayout, randomHash } from "../helpers/fake-worker.js";
@@ -89,5 +90,20 @@ describe.runIf(withPostgres)("PostgreSQL ledger while the database is stopped", 
     expect(await pending).toEqual({ recorded: true, counters: { precache: 0, ondemand: 1 } });
     expect(await ledger.recordWin(win)).toEqual({ recorded: false, counters: { precache: 0, ondemand: 1 } });
     expect(await ledger.workerCounters(worker)).toEqual({ precache: 0, ondemand: 1 });
+  });
+
+  it("a read while it is down fails with an error services are told to retry after (not an internal error)", async () => {
+    await postgres.stop();
+    try {
+      const failure = await ledger.solvedWork(randomHash()).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failure).toBeDefined();
+      expect(isStoreOutage(failure)).toBe(true);
+      expect(isStoreOutage(new Error("a bug"))).toBe(false);
+    } finally {
+      await postgres.start();
+    }
   });
 });
