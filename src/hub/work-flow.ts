@@ -205,11 +205,17 @@ export class WorkFlow {
    * reached the workers before this cancel, which killed it too, and its service waited in vain.
    * Its work again after the cancel, over the same connection, restores the order workers need;
    * a worker that kept it takes the repeat as a duplicate. One job look-up per cancel.
+   *
+   * A newer job that the cached work already satisfies is not repeated: its opener finds that work
+   * (solvedMeanwhile, the win cached it before closing the job) and closes it unbroadcast, so
+   * repeating it here, in the moment between its opening and closing, would pay for it twice.
    */
   private async cancel(job: Job): Promise<void> {
     await this.broker.publish(topics.cancel(job.type), formatCancelPayload(job.hash));
     const newer = await this.coordinator.job(job.hash);
     if (newer === undefined || newer.id === job.id) return;
+    const held = await this.coordinator.cachedWork(job.hash);
+    if (held && workValue(Buffer.from(job.hash, "hex"), held.work) >= newer.difficulty) return;
     await this.broker.publish(topics.work(newer.type), formatWorkPayload(newer));
     this.logger.debug({ hash: job.hash, job: newer.id }, "job broadcast again after a cancel for its hash");
   }

@@ -151,7 +151,8 @@ class Worker implements RunningWorker {
   private silenceReported = false;
   private running: { job: Job; controller: AbortController; done: Promise<void> } | null = null;
   private backendFailures = 0;
-  private backendPausedUntil = 0;
+  /** Set on a backend failure, cleared by the retry timer: no job starts during the backoff. */
+  private backendPaused = false;
   private stopping: Promise<void> | undefined;
   private counters = { done: 0, accepted: 0, cancelled: 0, failed: 0 };
   private credits: WorkerStatus["credits"] = null;
@@ -353,9 +354,7 @@ class Worker implements RunningWorker {
 
   /** Starts the next job if nothing runs and nothing (hub offline, backend backoff) holds us back. */
   private pump(): void {
-    if (this.running || this.stopping || !this.hubOnline) return;
-    const wait = this.backendPausedUntil - Date.now();
-    if (wait > 0) return;
+    if (this.running || this.stopping || !this.hubOnline || this.backendPaused) return;
     for (const job of this.queue.expire(Date.now())) {
       this.log.warn(
         { hash: job.hash },
@@ -423,9 +422,14 @@ class Worker implements RunningWorker {
     const { attempts, requeued } = this.queue.fail(this.maxAttempts);
     this.counters.failed++;
     const delay = reconnectDelay(this.backendFailures++, this.backendRetry);
-    this.backendPausedUntil = Date.now() + delay;
+    // The timer itself ends the pause. Comparing Date.now() with a deadline instead would strand the
+    // queue: a timer may fire a millisecond before the wall clock reaches it, and nothing pumps again.
+    this.backendPaused = true;
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.pump(), delay);
+    this.retryTimer = setTimeout(() => {
+      this.backendPaused = false;
+      this.pump();
+    }, delay);
     const fate = requeued ? "put back in the queue" : `dropped after ${attempts} attempt(s)`;
     this.log.error(
       { hash: job.hash, backend: this.backend.name, reason, retryInMs: delay },

@@ -14,6 +14,7 @@ import type { Coordinator } from "../../src/hub/ports.js";
 import { fromMultiplier } from "../../src/nano/difficulty.js";
 import { formatU64, parseHash, parseU64 } from "../../src/nano/hex.js";
 import { workValue } from "../../src/nano/work.js";
+import { topics } from "../../src/protocol/topics.js";
 import type { RunningWorker } from "../../src/worker/index.js";
 import { FakeWorker, newPayout, randomHash, solveBelow } from "../helpers/fake-worker.js";
 import { startCpuWorker, TestHub, waitFor } from "../precache/harness.js";
@@ -23,9 +24,13 @@ const BASE = 0xfff0000000000000n;
 const MAX = fromMultiplier(8, BASE);
 const IMPOSSIBLE = 0xfffffffffffffff0n;
 
-/** Pauses closeJob of one job id until released: the win is then between caching and closing. */
+/**
+ * Pauses closeJob of one job id until released: the win is then between caching and closing.
+ * `afterClose` runs once that job is closed, before the win goes on to its cancel.
+ */
 class PausedClose {
   jobId: string | null = null;
+  afterClose: ((inner: Coordinator) => Promise<unknown>) | null = null;
   reached!: Promise<void>;
   release!: () => void;
   private arrive!: () => void;
@@ -37,6 +42,7 @@ class PausedClose {
 
   reset(): void {
     this.jobId = null;
+    this.afterClose = null;
     this.reached = new Promise((resolve) => {
       this.arrive = resolve;
     });
@@ -50,11 +56,12 @@ class PausedClose {
       get: (target, prop, receiver) => {
         if (prop === "closeJob") {
           return async (hash: string, jobId: string) => {
-            if (jobId === this.jobId) {
-              this.arrive();
-              await this.gate;
-            }
-            return target.closeJob(hash, jobId);
+            if (jobId !== this.jobId) return target.closeJob(hash, jobId);
+            this.arrive();
+            await this.gate;
+            const closed = await target.closeJob(hash, jobId);
+            await this.afterClose?.(target);
+            return closed;
           };
         }
         const value = Reflect.get(target, prop, receiver);
@@ -130,5 +137,36 @@ describe("a cancel for a won job and a newer job for the same hash", () => {
       ]);
       await worker.stop();
     }
+  });
+
+  it("leaves out a newer job that the won work satisfies, which its opener closes unbroadcast", async () => {
+    paused.reset();
+    const hash = randomHash();
+    expect(await hub.hub.flow.precache(hash, BASE, 60_000)).toBe(true);
+    await original.waitForJob(hash);
+    paused.jobId = (await hub.coordinator.job(hash))?.id ?? null;
+    // Another replica's request at the base checked the cache before this win cached its work, and
+    // opens its job just after the won one closes (as it will find the work, it closes that job
+    // unbroadcast). Before the fix the cancel's look-up found it and broadcast it: paid twice.
+    paused.afterClose = (inner) =>
+      inner.openJob({ hash, type: "ondemand", difficulty: BASE, service: "other", ttlMs: 60_000 });
+    // An invalid payout address: the win tells it so as its last act, after the cancel and any
+    // repeat of a newer job, over the same connection, so its arrival means nothing else follows.
+    const mistyped = "nano_1111";
+    const told = new Promise<void>((resolve) =>
+      original.client.on("message", (topic) => {
+        if (topic === topics.client(mistyped)) resolve();
+      }),
+    );
+    await original.client.subscribeAsync(topics.client(mistyped), { qos: 1 });
+    await original.publishResult(hash, solveBelow(hash, MAX, BASE), "precache", mistyped);
+    await paused.reached;
+    paused.release();
+    await told;
+    const forHash = sequence.filter((m) => !m.startsWith("client/") && m.includes(hash));
+    expect(forHash).toEqual([`work/precache ${hash},${formatU64(BASE)}`, `cancel/precache ${hash}`]);
+    const newer = await hub.coordinator.job(hash);
+    expect(newer?.service).toBe("other");
+    if (newer) await hub.coordinator.closeJob(hash, newer.id);
   });
 });

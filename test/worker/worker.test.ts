@@ -4,7 +4,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
 import { formatU64, U64_MAX } from "../../src/nano/index.js";
 import { createBackend } from "../../src/pow/create-backend.js";
@@ -272,6 +272,26 @@ describe.each(brokers)("worker on the %s", (_name, startBroker) => {
       /cannot reach the work server .*; job put back in the queue; next job in 100 ms/,
     );
     expect(failures[2]).toMatch(/job dropped after 3 attempt\(s\)/);
+  });
+
+  it("retries after a backoff even when the wall clock steps back meanwhile", async () => {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const running = await worker({ backend: await createBackend(nowhere) });
+    // A minute back (an NTP step) as the first failure is counted: a pause kept as a wall-clock
+    // deadline would outlast its retry timer, and the job would wait in the queue for ever.
+    const realNow = Date.now.bind(Date);
+    const stepBack = running.onStatus((s) => {
+      if (s.failed < 1) return;
+      stepBack();
+      vi.spyOn(Date, "now").mockImplementation(() => realNow() - 60_000);
+    });
+    try {
+      await hub.work("ondemand", randomHash(), EASY);
+      await waitForStatus(running, "3 failed attempts", (s) => s.failed === 3 && s.active === null);
+    } finally {
+      stepBack();
+      vi.restoreAllMocks();
+    }
   });
 });
 
