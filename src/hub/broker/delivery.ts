@@ -9,7 +9,10 @@ import type { Broker } from "../ports.js";
 const QUEUED_TOPICS = ["work/", "cancel/"];
 
 export function jobsAtLeastOnce(broker: Broker): Broker {
+  const { disconnect } = broker;
   return {
+    // Passed through: penalties drop the connection that sent invalid work (embedded broker only).
+    ...(disconnect ? { disconnect: disconnect.bind(broker) } : {}),
     publish(topic, payload, options = {}) {
       const queued = QUEUED_TOPICS.some((prefix) => topic.startsWith(prefix));
       return broker.publish(topic, payload, queued ? { ...options, qos: 1 } : options);
