@@ -12,6 +12,7 @@ export interface MqttFlags {
   mqttMaxSessions: string;
   mqttQueueLimit: string;
   mqttMaxPerIp: string;
+  mqttJobQos: string;
 }
 
 export function addMqttFlags(command: Command): Command {
@@ -35,6 +36,11 @@ export function addMqttFlags(command: Command): Command {
       "--mqtt-max-per-ip <n>",
       "most MQTT connections from one address (0 = no cap)",
       String(DEFAULT_MAX_CONNECTIONS_PER_IP),
+    )
+    .option(
+      "--mqtt-job-qos <0|1>",
+      "QoS of jobs and cancels: 1 queues them for offline persistent sessions, 0 saves a PUBACK per delivery",
+      "1",
     );
 }
 
@@ -53,5 +59,11 @@ export function mqttSettings(flags: MqttFlags, db: string): MqttSettings {
     maxSessions: count(flags.mqttMaxSessions, "--mqtt-max-sessions", 1),
     queueLimit: count(flags.mqttQueueLimit, "--mqtt-queue-limit", 1),
     maxConnectionsPerIp: count(flags.mqttMaxPerIp, "--mqtt-max-per-ip", 0),
+    jobQos: jobQos(flags.mqttJobQos),
   };
+}
+
+function jobQos(text: string): 0 | 1 {
+  if (text === "0" || text === "1") return Number(text) as 0 | 1;
+  throw new UsageError(`--mqtt-job-qos must be 0 or 1, got "${text}"`);
 }

@@ -167,6 +167,23 @@ describe("adversarial: persistent MQTT sessions on the spawned hub", () => {
     await back.until("the missed jobs", () => missed.every((hash) => back.jobs.includes(hash)));
   });
 
+  it("with --mqtt-job-qos 0 jobs go out once, as the original's: an offline worker gets only later ones", async () => {
+    const db = join(folder(), "hub.db");
+    const service = addService(db);
+    const running = await hub(db, ["--mqtt-job-qos", "0"]);
+    const worker = new OriginalWorker(running.mqttPort);
+    await worker.until("heartbeat", () => worker.heartbeats > 0);
+    await worker.client.endAsync();
+    const missed = randomHash();
+    expect((await postWork(running, { ...service, hash: missed, timeout: 1 })).json.timeout).toBe(true);
+    const back = new OriginalWorker(running.mqttPort, worker.clientId, worker.payout);
+    await back.until("heartbeat", () => back.heartbeats > 0);
+    const later = randomHash();
+    await expectValidWork(running, service, later);
+    // Deliveries keep their order: had the missed job been queued, it would have come first.
+    expect(back.jobs).toEqual([later]);
+  });
+
   it("attack 3: 2,000 connect-subscribe-disconnect cycles under fresh ids are bounded, then expire", async () => {
     const db = join(folder(), "hub.db");
     const running = await hub(db, ["--mqtt-max-sessions", "200", "--mqtt-session-expiry", "3s"]);
