@@ -184,7 +184,11 @@ describe("chaos: two replicas on Mosquitto, Redis and PostgreSQL while each fail
 
     // Nothing died that the run did not kill: the replicas it started and the workers still run.
     for (const replica of replicas) {
-      expect(replica.hub?.child.exitCode, `replica ${replica.name} exited`).toBeNull();
+      const last = (replica.hub?.logs ?? []).slice(-8).map((line) => JSON.stringify(line));
+      expect(
+        replica.hub?.child.exitCode,
+        `replica ${replica.name} exited; its last log lines:\n${last.join("\n")}`,
+      ).toBeNull();
     }
     for (const worker of workers) expect(worker.child.exitCode, "a worker exited").toBeNull();
     // A clean stop of each replica, so every count is flushed to the ledger.
