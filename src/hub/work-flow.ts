@@ -9,6 +9,7 @@ import {
   workTypeOf,
 } from "../protocol/topics.js";
 import type { Accounting } from "./accounting.js";
+import { deadline, TIMED_OUT } from "./deadline.js";
 import type { HubMetrics } from "./metrics.js";
 import type { Broker, CachedWork, Coordinator, Job, OpenJobRequest, Publisher } from "./ports.js";
 import { connectionKey, type WorkerPenalties } from "./worker-penalties.js";
@@ -84,24 +85,36 @@ export class WorkFlow {
     });
   }
 
-  /** Work for `request.hash` reaching `request.difficulty`, or a timeout. */
+  /**
+   * Work for `request.hash` reaching `request.difficulty`, or a timeout. The timeout covers the
+   * whole request: a store or broker call that is slow (a pool waiting for a connection, a
+   * publish waiting for the broker's acknowledgement) never holds the answer past it.
+   */
   async work(request: WorkRequest): Promise<WorkOutcome> {
     if (this.closed) return { kind: "closed" };
-    const cached = await this.heldWork(request.hash);
-    if (cached && cached.value >= request.difficulty) {
-      const value = this.verifiedValue(request.hash, cached);
-      if (value >= request.difficulty) return { kind: "cache", work: cached.work, value };
+    const endsAt = performance.now() + request.timeoutMs;
+    const expiry = deadline(request.timeoutMs, request.signal);
+    try {
+      const cached = await Promise.race([this.heldWork(request.hash), expiry.expired]);
+      if (cached === TIMED_OUT) return { kind: "timeout" };
+      if (cached && cached.value >= request.difficulty) {
+        const value = this.verifiedValue(request.hash, cached);
+        if (value >= request.difficulty) return { kind: "cache", work: cached.work, value };
+      }
+      // Wait before broadcasting, so that even an instant result finds this request.
+      const outcome = this.wait({ ...request, timeoutMs: Math.max(0, endsAt - performance.now()) });
+      const broadcast = this.broadcast({
+        hash: request.hash,
+        type: "ondemand",
+        difficulty: request.difficulty,
+        service: request.service,
+        ttlMs: request.timeoutMs + this.options.jobGraceMs,
+      });
+      // The waiter answers at the deadline even while the broadcast is still under way.
+      return await Promise.race([broadcast.then(() => outcome), outcome]);
+    } finally {
+      expiry.cancel();
     }
-    // Wait before broadcasting, so that even an instant result finds this request.
-    const outcome = this.wait(request);
-    await this.broadcast({
-      hash: request.hash,
-      type: "ondemand",
-      difficulty: request.difficulty,
-      service: request.service,
-      ttlMs: request.timeoutMs + this.options.jobGraceMs,
-    });
-    return outcome;
   }
 
   /**
