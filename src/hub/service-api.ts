@@ -7,6 +7,7 @@ import {
   parseServiceRequest,
   type ServiceResponse,
 } from "../protocol/service.js";
+import { deadline, TIMED_OUT } from "./deadline.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
 import type { HubMetrics, RequestOutcome } from "./metrics.js";
 import type { RunningPrecache } from "./precache/index.js";
@@ -92,7 +93,18 @@ export class ServiceApi {
     const withId = (response: ErrorResponse): ErrorResponse =>
       request.id === undefined ? response : { ...response, id: request.id };
 
-    const service = await directory.authenticate(request.user, request.api_key);
+    // The request's timeout covers the whole request, its service's look-up included.
+    const timeoutMs = request.timeout * 1000;
+    const expiry = deadline(timeoutMs);
+    const service = await Promise.race([
+      directory.authenticate(request.user, request.api_key),
+      expiry.expired,
+    ]);
+    expiry.cancel();
+    if (service === TIMED_OUT) {
+      logger.warn({ requestId }, "service request failed: its service's look-up outlasted the timeout");
+      return this.fail("unavailable", withId({ error: errors.unavailable }));
+    }
     if (!service) return this.fail("credentials", withId({ error: errors.credentials }));
     if (!limiter.take(service.name, service.rate, service.burst)) {
       const error = `Throttled: service "${service.name}" may make ${service.rate} requests/s (burst ${service.burst}); slow down and retry`;
@@ -108,7 +120,7 @@ export class ServiceApi {
     const outcome = await flow.work({
       hash,
       difficulty,
-      timeoutMs: request.timeout * 1000,
+      timeoutMs: Math.max(0, timeoutMs - (performance.now() - started)),
       service: service.name,
     });
     if (outcome.kind === "closed") return this.fail("shutting_down", withId({ error: errors.shuttingDown }));

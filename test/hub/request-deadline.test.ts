@@ -12,9 +12,14 @@ import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { Accounting } from "../../src/hub/accounting.js";
 import { MemoryCoordinator } from "../../src/hub/coordinator/memory.js";
+import { DifficultyPolicy } from "../../src/hub/difficulty-policy.js";
 import { SqliteLedger } from "../../src/hub/ledger/sqlite.js";
 import { HubMetrics } from "../../src/hub/metrics.js";
 import type { Broker, Coordinator } from "../../src/hub/ports.js";
+import { RateLimiter } from "../../src/hub/rate-limiter.js";
+import { ServiceApi } from "../../src/hub/service-api.js";
+import { ServiceCounters } from "../../src/hub/service-counters.js";
+import type { ServiceDirectory } from "../../src/hub/service-directory.js";
 import { WorkFlow } from "../../src/hub/work-flow.js";
 import { DEFAULT_PENALTIES, WorkerPenalties } from "../../src/hub/worker-penalties.js";
 import { randomHash } from "../helpers/fake-worker.js";
@@ -45,12 +50,13 @@ function broker(publish: Broker["publish"] = async () => {}): Broker {
   return { publish, subscribe: async () => {}, close: async () => {} };
 }
 
+const metrics = new HubMetrics({
+  workersConnected: () => 0,
+  openJobs: async () => 0,
+  waitingRequests: () => 0,
+});
+
 function flow(coordinator: Coordinator, hubBroker: Broker): WorkFlow {
-  const metrics = new HubMetrics({
-    workersConnected: () => 0,
-    openJobs: async () => 0,
-    waitingRequests: () => 0,
-  });
   const accounting = new Accounting(ledger, hubBroker, logger);
   const penalties = new WorkerPenalties(DEFAULT_PENALTIES);
   return new WorkFlow(hubBroker, coordinator, accounting, penalties, metrics, logger, { jobGraceMs: 1000 });
@@ -89,5 +95,24 @@ describe("a request's timeout covers the whole request", () => {
     });
     controller.abort();
     expect(await pending).toEqual({ kind: "timeout" });
+  });
+});
+
+describe("a service request's timeout covers its service's look-up", () => {
+  it("answers Service unavailable when the look-up outlasts the timeout", async () => {
+    const api = new ServiceApi({
+      directory: { authenticate: () => never } as unknown as ServiceDirectory,
+      limiter: new RateLimiter(),
+      policy: new DifficultyPolicy(0xffff000000000000n, 8),
+      flow: flow(new MemoryCoordinator(), broker()),
+      counters: new ServiceCounters(ledger),
+      metrics,
+      logger,
+    });
+    const answer = await api.handle(
+      JSON.stringify({ user: "svc", api_key: "k", hash: randomHash(), timeout: 1 }),
+    );
+    expect(answer.outcome).toBe("unavailable");
+    expect(answer.body).toMatchObject({ error: expect.stringMatching(/^Service unavailable/) });
   });
 });
