@@ -2,6 +2,7 @@ import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectExternalBroker, type ExternalBroker } from "../../src/hub/broker/mqtt-client.js";
 import { PostgresLedger } from "../../src/hub/ledger/postgres.js";
+import { inTransaction, openPostgresPool } from "../../src/hub/ledger/postgres-open.js";
 import { isStoreOutage } from "../../src/hub/store-outage.js";
 import { topics } from "../../src/protocol/topics.js";
 import { type RunningMosquitto, startMosquitto } from "../broker/mosquitto.js";
@@ -90,6 +91,37 @@ describe.runIf(withPostgres)("PostgreSQL ledger while the database is stopped", 
     expect(await pending).toEqual({ recorded: true, counters: { precache: 0, ondemand: 1 } });
     expect(await ledger.recordWin(win)).toEqual({ recorded: false, counters: { precache: 0, ondemand: 1 } });
     expect(await ledger.workerCounters(worker)).toEqual({ precache: 0, ondemand: 1 });
+  });
+
+  it("a transaction whose connection the stopping server ends between statements fails; the process carries on", async () => {
+    // pg emits `error` on a checked-out connection ended between two statements (57P01 from a
+    // stopping server); without a listener that was an uncaught exception: the hub exited with 1.
+    const pool = await openPostgresPool(postgres.url, 2);
+    try {
+      let inside!: () => void;
+      const entered = new Promise<void>((resolve) => {
+        inside = resolve;
+      });
+      const failed = inTransaction(pool, async (client) => {
+        const ended = new Promise((resolve) => client.once("end", resolve));
+        inside();
+        await ended;
+        return client.query("SELECT 1");
+      }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await entered;
+      await postgres.stop();
+      const failure = await failed;
+      expect(failure).toBeDefined();
+      expect(isStoreOutage(failure)).toBe(true);
+      await postgres.start();
+      // The broken connection was discarded: the pool serves again.
+      expect((await pool.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
+    }
   });
 
   it("a read while it is down fails with an error services are told to retry after (not an internal error)", async () => {

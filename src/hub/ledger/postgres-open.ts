@@ -1,6 +1,7 @@
 import pg from "pg";
 import { redactUrl } from "../../protocol/redact-url.js";
 import { StoreUnreachableError } from "../ports.js";
+import { checkOut } from "./postgres-client.js";
 import { migrate } from "./postgres-schema.js";
 
 /**
@@ -55,7 +56,7 @@ export async function inTransaction<T>(
   pool: pg.Pool,
   task: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   try {
     await client.query("BEGIN");
     const result = await task(client);
@@ -65,7 +66,7 @@ export async function inTransaction<T>(
     await client.query("ROLLBACK").catch(() => {});
     throw err;
   } finally {
-    client.release();
+    release();
   }
 }
 
@@ -88,8 +89,11 @@ const CONNECTION_LOST = new Set([
 export function isConnectionLost(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === "string") return CONNECTION_LOST.has(code) || code.startsWith("08");
-  // pg's own errors for a socket that closed or a connection that never came carry no code.
-  return /Connection terminated|timeout exceeded when trying to connect/.test((err as Error)?.message ?? "");
+  // pg's own errors for a socket that closed, a connection that never came or a statement on a
+  // connection that failed before it (checkOut keeps that failure) carry no code.
+  return /Connection terminated|timeout exceeded when trying to connect|encountered a connection error/.test(
+    (err as Error)?.message ?? "",
+  );
 }
 
 /**

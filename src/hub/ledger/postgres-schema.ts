@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { checkOut } from "./postgres-client.js";
 
 /**
  * Schema migrations for the Postgres ledger, applied in order; the `dpow_migrations` table records
@@ -43,7 +44,7 @@ const MIGRATION_LOCK = 0x64706f77;
 
 /** Brings the schema (the first one on the connection's search_path) up to date, in one transaction. */
 export async function migrate(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   try {
     await client.query("BEGIN");
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -71,6 +72,6 @@ export async function migrate(pool: pg.Pool): Promise<void> {
     await client.query("ROLLBACK").catch(() => {});
     throw err;
   } finally {
-    client.release();
+    release();
   }
 }
