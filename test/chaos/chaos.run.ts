@@ -185,9 +185,10 @@ describe("chaos: two replicas on Mosquitto, Redis and PostgreSQL while each fail
     // Nothing died that the run did not kill: the replicas it started and the workers still run.
     for (const replica of replicas) {
       const last = (replica.hub?.logs ?? []).slice(-8).map((line) => JSON.stringify(line));
+      const stderr = (replica.hub?.stderr ?? []).slice(-20);
       expect(
         replica.hub?.child.exitCode,
-        `replica ${replica.name} exited; its last log lines:\n${last.join("\n")}`,
+        `replica ${replica.name} exited; its last log lines:\n${last.join("\n")}\nits stderr:\n${stderr.join("\n")}`,
       ).toBeNull();
     }
     for (const worker of workers) expect(worker.child.exitCode, "a worker exited").toBeNull();
