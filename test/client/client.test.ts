@@ -20,7 +20,7 @@ import {
 import { parseHash, parseU64 } from "../../src/nano/hex.js";
 import { workValue } from "../../src/nano/work.js";
 import { runCli } from "../helpers/cli.js";
-import { FakeWorker, randomHash, solve } from "../helpers/fake-worker.js";
+import { FakeWorker, newPayout, randomHash, solve } from "../helpers/fake-worker.js";
 import {
   type HubProcess,
   spawnHub,
@@ -60,9 +60,13 @@ function expectValid(result: { work: string; hash: string; difficulty: string },
   expect(result.difficulty).toBe(value.toString(16).padStart(16, "0"));
 }
 
+// The client resends on its own as soon as the new hub listens, which can be before the worker is
+// back: a persistent session (kept in the hub's session file) queues that job for the worker.
+const WORKER = { auto: true, persistent: true, clientId: "ts-client-worker", payout: newPayout() };
+
 async function startHub(): Promise<void> {
   hub = await spawnHub(db, ["--port", String(port)]);
-  worker = await FakeWorker.connect(hub.mqttPort, { auto: true });
+  worker = await FakeWorker.connect(hub.mqttPort, WORKER);
 }
 
 async function stopHub(): Promise<void> {
@@ -198,7 +202,7 @@ describe("DpowClient", () => {
     await expect(client().workGenerate(randomHash(), { timeout: 1 })).rejects.toBeInstanceOf(
       DpowTimeoutError,
     );
-    worker = await FakeWorker.connect(hub.mqttPort, { auto: true });
+    worker = await FakeWorker.connect(hub.mqttPort, WORKER);
   });
 
   it("never hands out work that fails the difficulty, whoever sent it", async () => {

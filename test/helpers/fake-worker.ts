@@ -58,7 +58,14 @@ export class FakeWorker {
 
   static async connect(
     mqttPort: number,
-    options: { payout?: string; auto?: boolean; password?: string; clientId?: string } = {},
+    options: {
+      payout?: string;
+      auto?: boolean;
+      password?: string;
+      clientId?: string;
+      /** Keep the broker session (and its queued jobs) while offline; needs a clientId. */
+      persistent?: boolean;
+    } = {},
   ): Promise<FakeWorker> {
     const payout = options.payout ?? newPayout();
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
@@ -66,6 +73,7 @@ export class FakeWorker {
       password: options.password ?? "client",
       reconnectPeriod: 0,
       ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+      ...(options.persistent === true ? { clean: false } : {}),
     });
     const worker = new FakeWorker(client, payout, options.auto ?? false);
     await client.subscribeAsync(["work/#", "cancel/#", topics.client(payout)], { qos: 1 });
