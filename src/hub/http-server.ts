@@ -7,6 +7,7 @@ import { echoableId, errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
 import type { HubMetrics } from "./metrics.js";
 import { isPrecachePath, type PrecacheEndpoints, servePrecache } from "./precache/http-routes.js";
 import type { ApiAnswer, ServiceApi } from "./service-api.js";
+import type { WebPages } from "./web-pages.js";
 
 const WS_PING_INTERVAL_MS = 30_000;
 /** How long a WebSocket closed for abuse may take to finish the close handshake before it is dropped. */
@@ -71,6 +72,8 @@ export interface HttpServerOptions extends HttpFrontSettings {
   foreignUpgradePaths: readonly string[];
   /** `POST /block/` and `/upcheck/blocks/`; without it they say precache is off (see servePrecache). */
   precache?: PrecacheEndpoints;
+  /** The dashboard and the browser worker; without it `/` and `/worker` are 404. */
+  pages?: WebPages;
 }
 
 /**
@@ -205,6 +208,7 @@ export class HttpFront {
       );
       return;
     }
+    if (path !== undefined && this.options.pages?.serve(path, req, res)) return;
     res.writeHead(404, JSON_HEADERS).end(JSON.stringify({ error: `Not found: ${req.method} ${path}` }));
   }
 

@@ -10,6 +10,7 @@ import { RateLimiter } from "./rate-limiter.js";
 import { ServiceApi } from "./service-api.js";
 import { ServiceCounters } from "./service-counters.js";
 import { ServiceDirectory } from "./service-directory.js";
+import { WebPages } from "./web-pages.js";
 import { WorkFlow } from "./work-flow.js";
 import { WorkPeerServer, type WorkPeerSettings } from "./work-peer.js";
 import { DEFAULT_PENALTIES, type PenaltyOptions, WorkerPenalties } from "./worker-penalties.js";
@@ -102,6 +103,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     precache,
     metrics,
     logger,
+    pages: new WebPages(),
     foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH, `${MQTT_WS_PATH}/`] : [],
     ...options.http,
   });

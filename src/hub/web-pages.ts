@@ -1,0 +1,127 @@
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { extname, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Serves the hub's web pages (the dashboard at `/`, the browser worker at `/worker`) from the Vite
+ * build in `dist/web`. The files are read once at start: they are small, a stranger cannot make the
+ * hub read the disk, and no request path ever reaches the file system (only names in the map).
+ */
+
+/** Two levels above this file, from src/hub and from dist/hub alike: the package root. */
+export const WEB_BUILD_DIR = fileURLToPath(new URL("../../dist/web/", import.meta.url));
+
+/**
+ * No inline script or style, nothing from another origin. `wasm-unsafe-eval` lets the page compile
+ * the PoW kernel; `blob:` workers are how a page starts its search threads.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".json": "application/json",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+/** Hashed asset names never change content: cache for a year. Pages revalidate (ETag). */
+const IMMUTABLE = "public, max-age=31536000, immutable";
+const REVALIDATE = "no-cache";
+
+interface WebFile {
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+/** URL paths of the pages, and the built file each one is. */
+const PAGES: Record<string, string> = {
+  "/": "index.html",
+  "/index.html": "index.html",
+  "/worker": "worker/index.html",
+  "/worker/": "worker/index.html",
+};
+
+export class WebPages {
+  private readonly files = new Map<string, WebFile>();
+
+  constructor(dir: string = WEB_BUILD_DIR) {
+    if (!existsSync(dir)) return;
+    for (const file of listFiles(dir)) {
+      const name = relative(dir, file).split(sep).join("/");
+      const type = TYPES[extname(name)] ?? "application/octet-stream";
+      const body = readFileSync(file);
+      const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`;
+      const headers: Record<string, string> = {
+        "content-type": type,
+        "content-length": String(body.length),
+        "cache-control": name.startsWith("assets/") ? IMMUTABLE : REVALIDATE,
+        etag,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+      };
+      if (name.endsWith(".html")) {
+        headers["content-security-policy"] = CONTENT_SECURITY_POLICY;
+        headers["x-frame-options"] = "DENY";
+      }
+      this.files.set(name, { body, headers });
+    }
+  }
+
+  /** Whether the build was found (a checkout that skipped `npm run build` has none). */
+  get built(): boolean {
+    return this.files.size > 0;
+  }
+
+  /** Answers a GET or HEAD for a page or an asset; false when the path is none of them. */
+  serve(path: string, req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== "GET" && req.method !== "HEAD") return false;
+    const page = PAGES[path];
+    const name = page ?? (path.startsWith("/assets/") ? path.slice(1) : undefined);
+    if (name === undefined) return false;
+    const file = this.files.get(name);
+    if (!file) {
+      if (page === undefined) return false;
+      res
+        .writeHead(503, { "content-type": "text/plain; charset=utf-8" })
+        .end(
+          "The hub's web pages are not built: run `npm run build` in the hub's folder, then restart it.\n",
+        );
+      return true;
+    }
+    if (req.headers["if-none-match"] === file.headers.etag) {
+      res.writeHead(304, {
+        etag: file.headers.etag ?? "",
+        "cache-control": file.headers["cache-control"] ?? "",
+      });
+      res.end();
+      return true;
+    }
+    res.writeHead(200, file.headers);
+    res.end(req.method === "HEAD" ? undefined : file.body);
+    return true;
+  }
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+}
