@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { Accounting } from "./accounting.js";
 import { type AnnouncementOptions, Announcements, DEFAULT_ANNOUNCEMENTS } from "./announcements.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
-import { HttpFront, type HttpFrontSettings } from "./http-server.js";
+import { HttpFront, type HttpFrontSettings } from "./http-front.js";
 import { HubMetrics } from "./metrics.js";
 import type { Broker, Coordinator, Ledger } from "./ports.js";
 import type { PrecacheContext, RunningPrecache } from "./precache/index.js";

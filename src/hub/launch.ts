@@ -7,7 +7,7 @@ import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
 import { RedisCoordinator } from "./coordinator/redis.js";
 import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
-import type { HttpFrontSettings } from "./http-server.js";
+import type { HttpFrontSettings } from "./http-front.js";
 import { type HubBroker, startHub } from "./hub.js";
 import { openLedger } from "./ledger/open.js";
 import type { SqliteSync } from "./ledger/sqlite-open.js";

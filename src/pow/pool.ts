@@ -1,5 +1,5 @@
 /**
- * The CPU work pool: worker threads that all search the current job, each from its own random,
+ * The CPU work pool: search threads that all search the current job, each from its own random,
  * disjoint point of the nonce space. Jobs run one at a time (all threads on one job gives the
  * lowest latency) and wait in a queue; a request for a root already queued or running, at a
  * threshold that job already meets, shares that job's result.
@@ -11,10 +11,10 @@ import { formatHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import type { GenerateOptions, WorkResult } from "./backend.js";
 import { type EngineOptions, type KernelSpec, kernelName, resolveKernel } from "./engine.js";
-import type { FromWorker, ToWorker } from "./pool-messages.js";
+import type { FromSearchThread, ToSearchThread } from "./pool-messages.js";
 
 export interface PoolOptions extends EngineOptions {
-  /** Worker threads; default one per CPU core. */
+  /** Search threads; default one per CPU core. */
   threads?: number;
 }
 
@@ -28,7 +28,7 @@ interface Waiter {
   reject(err: Error): void;
 }
 
-interface Job {
+interface SearchJob {
   id: number;
   root: Uint8Array;
   key: string;
@@ -47,20 +47,21 @@ function abortError(): Error {
   return new DOMException("work generation was aborted", "AbortError");
 }
 
-/** The compiled worker entry: next to this module in dist/, or dist/ when running from source. */
-function workerUrl(): URL {
-  const here = new URL("./worker.js", import.meta.url);
+/** The compiled search thread: next to this module in dist/, or dist/ when running from source. */
+function searchThreadUrl(): URL {
+  const here = new URL("./search-thread.js", import.meta.url);
   if (!import.meta.url.endsWith(".ts")) return here;
-  const built = new URL("../../dist/pow/worker.js", import.meta.url);
-  if (!existsSync(built)) throw new Error("the pool runs dist/pow/worker.js: run `npm run build` first");
+  const built = new URL("../../dist/pow/search-thread.js", import.meta.url);
+  if (!existsSync(built))
+    throw new Error("the pool runs dist/pow/search-thread.js: run `npm run build` first");
   return built;
 }
 
 export class WorkPool {
-  private readonly queue: Job[] = [];
-  private current: Job | undefined;
+  private readonly queue: SearchJob[] = [];
+  private current: SearchJob | undefined;
   private nextId = 1;
-  /** Workers still inside some job's search loop; 0 means the whole pool is idle. */
+  /** Threads still inside some job's search loop; 0 means the whole pool is idle. */
   private searching = 0;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
@@ -68,37 +69,36 @@ export class WorkPool {
   private hashes = 0;
 
   private constructor(
-    private readonly workers: Worker[],
+    private readonly searchThreads: Worker[],
     private readonly active: Int32Array,
     readonly kernel: string,
   ) {
-    for (const worker of workers) {
-      worker.on("message", (message: FromWorker) => this.onMessage(message));
-      worker.on("error", (err: Error) => this.fail(err));
+    for (const thread of searchThreads) {
+      thread.on("message", (message: FromSearchThread) => this.onMessage(message));
+      thread.on("error", (err: Error) => this.fail(err));
       // An idle pool does not keep the process alive; a busy one does (see holdProcess()).
-      worker.unref();
+      thread.unref();
     }
   }
 
   static async start(options: PoolOptions = {}): Promise<WorkPool> {
-    const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1)
-      throw new RangeError(`threads must be >= 1, got ${threads}`);
+    const count = options.threads ?? availableParallelism();
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`threads must be >= 1, got ${count}`);
     const spec: KernelSpec = resolveKernel(options);
     const control = new SharedArrayBuffer(4);
-    const url = workerUrl();
-    const workers = Array.from({ length: threads }, () => new Worker(url, { workerData: { spec, control } }));
+    const url = searchThreadUrl();
+    const threads = Array.from({ length: count }, () => new Worker(url, { workerData: { spec, control } }));
     try {
-      await Promise.all(workers.map(ready));
+      await Promise.all(threads.map(ready));
     } catch (err) {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await Promise.all(threads.map((w) => w.terminate()));
       throw err;
     }
-    return new WorkPool(workers, new Int32Array(control), kernelName(spec));
+    return new WorkPool(threads, new Int32Array(control), kernelName(spec));
   }
 
   get threads(): number {
-    return this.workers.length;
+    return this.searchThreads.length;
   }
 
   /** Finds work for `root` with value >= threshold. Verified with nano/ before it resolves. */
@@ -165,25 +165,31 @@ export class WorkPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.rejectAll(new Error("the work pool was closed"));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.searchThreads.map((w) => w.terminate()));
   }
 
   /** The running job first, then the queue. */
-  private jobs(): Job[] {
+  private jobs(): SearchJob[] {
     return this.current ? [this.current, ...this.queue] : [...this.queue];
   }
 
-  private jobFor(root: Uint8Array, threshold: bigint): Job {
+  private jobFor(root: Uint8Array, threshold: bigint): SearchJob {
     const key = formatHash(root);
     const shared = this.jobs().find((j) => j.key === key && j.threshold >= threshold);
     if (shared) return shared;
-    const job: Job = { id: this.nextId++, root: Uint8Array.from(root), key, threshold, waiters: new Set() };
+    const job: SearchJob = {
+      id: this.nextId++,
+      root: Uint8Array.from(root),
+      key,
+      threshold,
+      waiters: new Set(),
+    };
     this.queue.push(job);
     return job;
   }
 
   /** Removes a job from the queue, or stops it if it is running. */
-  private drop(job: Job): void {
+  private drop(job: SearchJob): void {
     const index = this.queue.indexOf(job);
     if (index >= 0) this.queue.splice(index, 1);
     if (this.current === job) this.stopCurrent();
@@ -203,12 +209,18 @@ export class WorkPool {
     this.current = job;
     Atomics.store(this.active, 0, job.id);
     const base = randomU64();
-    const stride = U64_SPAN / BigInt(this.workers.length);
-    this.workers.forEach((worker, i) => {
+    const stride = U64_SPAN / BigInt(this.searchThreads.length);
+    this.searchThreads.forEach((thread, i) => {
       const start = (base + BigInt(i) * stride) % U64_SPAN;
-      const message: ToWorker = { type: "job", id: job.id, root: job.root, threshold: job.threshold, start };
+      const message: ToSearchThread = {
+        type: "job",
+        id: job.id,
+        root: job.root,
+        threshold: job.threshold,
+        start,
+      };
       this.searching++;
-      worker.postMessage(message);
+      thread.postMessage(message);
     });
     this.holdProcess();
   }
@@ -221,10 +233,10 @@ export class WorkPool {
   private holdProcess(): void {
     if (this.closed) return;
     const busy = this.current !== undefined || this.searching > 0;
-    for (const worker of this.workers) busy ? worker.ref() : worker.unref();
+    for (const thread of this.searchThreads) busy ? thread.ref() : thread.unref();
   }
 
-  private onMessage(message: FromWorker): void {
+  private onMessage(message: FromSearchThread): void {
     if (message.type === "ready") return;
     this.hashes += message.hashes;
     this.searching--;
@@ -247,11 +259,11 @@ export class WorkPool {
     this.pump();
   }
 
-  /** A worker thread died: nothing can be trusted to finish, so every request fails now. */
+  /** A search thread died: nothing can be trusted to finish, so every request fails now. */
   private fail(err: Error): void {
     if (this.closed) return;
     this.rejectAll(err);
-    for (const worker of this.workers) void worker.terminate();
+    for (const thread of this.searchThreads) void thread.terminate();
   }
 
   /** Closes the pool to new work and fails every request still waiting. */
@@ -264,15 +276,15 @@ export class WorkPool {
   }
 }
 
-function ready(worker: Worker): Promise<void> {
+function ready(thread: Worker): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: FromWorker) => {
+    const onMessage = (message: FromSearchThread) => {
       if (message.type !== "ready") return;
-      worker.off("error", reject);
-      worker.off("message", onMessage);
+      thread.off("error", reject);
+      thread.off("message", onMessage);
       resolve();
     };
-    worker.on("message", onMessage);
-    worker.once("error", reject);
+    thread.on("message", onMessage);
+    thread.once("error", reject);
   });
 }

@@ -18,7 +18,8 @@
  */
 import type { WorkType } from "../protocol/topics.js";
 
-export interface Job {
+/** A job as this worker received it from the hub, waiting in (or taken from) the queue. */
+export interface QueuedJob {
   /** Canonical (upper-case) block hash, as the hub emits it. */
   hash: string;
   type: WorkType;
@@ -34,7 +35,7 @@ const ONDEMAND_TTL_MS = 30_000;
 
 export type OfferOutcome =
   /** Queued; `shed` is the job dropped to make room, if any. */
-  | { kind: "queued"; shed?: Job }
+  | { kind: "queued"; shed?: QueuedJob }
   /** Already waiting: merged (higher difficulty, on-demand wins over precache). */
   | { kind: "merged" }
   | { kind: "duplicate" }
@@ -54,8 +55,8 @@ export interface QueueOptions {
 
 export class JobQueue {
   /** In arrival order, oldest first. */
-  private readonly waiting: Job[] = [];
-  private activeJob: Job | null = null;
+  private readonly waiting: QueuedJob[] = [];
+  private activeJob: QueuedJob | null = null;
   /** The active job was cancelled: its owner is aborting it, and it covers no new offer. */
   private activeCancelled = false;
   /** Hash -> difficulty already delivered, oldest first (a Map keeps insertion order). */
@@ -79,16 +80,16 @@ export class JobQueue {
     return this.waiting.length;
   }
 
-  get active(): Job | null {
+  get active(): QueuedJob | null {
     return this.activeJob;
   }
 
   /** The waiting jobs, oldest first (a copy). */
-  list(): Job[] {
+  list(): QueuedJob[] {
     return this.waiting.map((job) => ({ ...job }));
   }
 
-  offer(job: Job): OfferOutcome {
+  offer(job: QueuedJob): OfferOutcome {
     const waiting = this.waiting.find((j) => j.hash === job.hash);
     if (waiting) {
       if (job.difficulty <= waiting.difficulty && (job.type === waiting.type || job.type === "precache")) {
@@ -107,7 +108,7 @@ export class JobQueue {
         ? this.activeJob.difficulty
         : this.recent.get(job.hash);
     if (covered !== undefined && covered >= job.difficulty) return { kind: "duplicate" };
-    let shed: Job | undefined;
+    let shed: QueuedJob | undefined;
     if (this.waiting.length >= this.capacity) {
       shed = this.shedFor(job);
       if (!shed) return { kind: "full" };
@@ -117,12 +118,12 @@ export class JobQueue {
   }
 
   /** Moves a random waiting job (on-demand first) to active. Only one job may be active. */
-  take(): Job | undefined {
+  take(): QueuedJob | undefined {
     if (this.activeJob) throw new Error("a job is already active; complete, abandon or fail it first");
     const ondemand = this.waiting.filter((j) => j.type === "ondemand");
     const pool = ondemand.length > 0 ? ondemand : this.waiting;
     if (pool.length === 0) return undefined;
-    const pick = pool[Math.min(pool.length - 1, Math.floor(this.random() * pool.length))] as Job;
+    const pick = pool[Math.min(pool.length - 1, Math.floor(this.random() * pool.length))] as QueuedJob;
     this.waiting.splice(this.waiting.indexOf(pick), 1);
     this.activeJob = pick;
     this.activeCancelled = false;
@@ -130,7 +131,7 @@ export class JobQueue {
   }
 
   /** Drops and returns the on-demand jobs that arrived more than the TTL before `now`. */
-  expire(now: number): Job[] {
+  expire(now: number): QueuedJob[] {
     const expired = this.waiting.filter(
       (j) => j.type === "ondemand" && now - j.receivedAt > this.ondemandTtlMs,
     );
@@ -143,7 +144,7 @@ export class JobQueue {
    * be aborted by the caller. Without a type it ends any job for the hash.
    */
   cancel(hash: string, type: WorkType = "ondemand"): CancelOutcome {
-    const ends = (j: Job) => j.hash === hash && (type === "ondemand" || j.type === "precache");
+    const ends = (j: QueuedJob) => j.hash === hash && (type === "ondemand" || j.type === "precache");
     const index = this.waiting.findIndex(ends);
     if (index >= 0) {
       this.waiting.splice(index, 1);
@@ -189,17 +190,17 @@ export class JobQueue {
   }
 
   /** Empties the waiting list (the active job is left to its owner); returns what was dropped. */
-  clear(): Job[] {
+  clear(): QueuedJob[] {
     return this.waiting.splice(0, this.waiting.length);
   }
 
-  private requireActive(): Job {
+  private requireActive(): QueuedJob {
     if (!this.activeJob) throw new Error("no job is active");
     return this.activeJob;
   }
 
   /** Removes and returns the job to drop so `incoming` fits, or undefined if `incoming` must go. */
-  private shedFor(incoming: Job): Job | undefined {
+  private shedFor(incoming: QueuedJob): QueuedJob | undefined {
     let index = this.waiting.findIndex((j) => j.type === "precache");
     // Full of on-demand jobs: a newer on-demand job is likelier to still have a service waiting.
     if (index < 0 && incoming.type === "ondemand") index = 0;

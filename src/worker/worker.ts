@@ -30,7 +30,7 @@ import {
 } from "./connection.js";
 import { parseFeedback } from "./feedback.js";
 import { formatDuration } from "./format.js";
-import { type Job, JobQueue } from "./queue.js";
+import { JobQueue, type QueuedJob } from "./queue.js";
 
 export type WorkChoice = "any" | WorkType;
 
@@ -149,7 +149,7 @@ class Worker implements RunningWorker {
   private hubOnline = false;
   private lastHeartbeat = Date.now();
   private silenceReported = false;
-  private running: { job: Job; controller: AbortController; done: Promise<void> } | null = null;
+  private running: { job: QueuedJob; controller: AbortController; done: Promise<void> } | null = null;
   private backendFailures = 0;
   /** Set on a backend failure, cleared by the retry timer: no job starts during the backoff. */
   private backendPaused = false;
@@ -374,7 +374,7 @@ class Worker implements RunningWorker {
     this.changed();
   }
 
-  private async solve(job: Job, signal: AbortSignal): Promise<void> {
+  private async solve(job: QueuedJob, signal: AbortSignal): Promise<void> {
     const root = parseHash(job.hash);
     this.log.info(
       { hash: job.hash, type: job.type, difficulty: formatU64(job.difficulty) },
@@ -417,7 +417,7 @@ class Worker implements RunningWorker {
     }
   }
 
-  private onBackendFailure(job: Job, err: unknown): void {
+  private onBackendFailure(job: QueuedJob, err: unknown): void {
     const reason = err instanceof Error ? err.message : String(err);
     const { attempts, requeued } = this.queue.fail(this.maxAttempts);
     this.counters.failed++;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { WorkType } from "../../src/protocol/topics.js";
-import { type Job, JobQueue } from "../../src/worker/queue.js";
+import { JobQueue, type QueuedJob } from "../../src/worker/queue.js";
 
 const hashArb = fc.integer({ min: 0, max: 15 }).map((n) => n.toString(16).toUpperCase().repeat(64));
 const typeArb = fc.constantFrom<WorkType>("precache", "ondemand");
@@ -13,7 +13,7 @@ const jobArb = fc.record({
 });
 
 type Op =
-  | { op: "offer"; job: Job }
+  | { op: "offer"; job: QueuedJob }
   | { op: "take" }
   | { op: "cancel"; hash: string }
   | { op: "complete" }
@@ -53,10 +53,10 @@ describe("JobQueue", () => {
         fc.double({ min: 0, max: 0.999, noNaN: true }),
         (ops, capacity, r) => {
           const queue = new JobQueue({ capacity, random: () => r });
-          let before: Job[] = [];
+          let before: QueuedJob[] = [];
           run(queue, ops, capacity, (op, result) => {
             if (op.op === "take" && result) {
-              const taken = result as Job;
+              const taken = result as QueuedJob;
               if (before.some((j) => j.type === "ondemand")) expect(taken.type).toBe("ondemand");
               expect(before.map((j) => j.hash)).toContain(taken.hash);
             }
@@ -79,7 +79,7 @@ describe("JobQueue", () => {
             if (result === "active") queue.abandon();
           }
           if (op.op === "offer") cancelled.delete(op.job.hash);
-          if (op.op === "take" && result) expect(cancelled.has((result as Job).hash)).toBe(false);
+          if (op.op === "take" && result) expect(cancelled.has((result as QueuedJob).hash)).toBe(false);
         });
       }),
     );
@@ -107,7 +107,7 @@ describe("JobQueue", () => {
 
   it("ignores a job already solved at the same or a higher difficulty, but not a harder one", () => {
     const queue = new JobQueue({ capacity: 4 });
-    const job: Job = { hash: "A".repeat(64), type: "ondemand", difficulty: 10n, receivedAt: 0 };
+    const job: QueuedJob = { hash: "A".repeat(64), type: "ondemand", difficulty: 10n, receivedAt: 0 };
     queue.offer(job);
     queue.take();
     expect(queue.offer(job).kind).toBe("duplicate"); // while it runs
@@ -127,7 +127,7 @@ describe("JobQueue", () => {
     expect(queue.cancel(hash, "precache")).toBe("unknown");
     expect(queue.cancel(hash, "ondemand")).toBe("active");
     queue.abandon();
-    const precache: Job = { hash, type: "precache", difficulty: 5n, receivedAt: 0 };
+    const precache: QueuedJob = { hash, type: "precache", difficulty: 5n, receivedAt: 0 };
     queue.offer(precache);
     expect(queue.cancel(hash, "precache")).toBe("dropped");
     queue.offer(precache);
@@ -136,7 +136,7 @@ describe("JobQueue", () => {
 
   it("takes a job offered again after its active copy was cancelled (the hub repeats a job after a cancel)", () => {
     const queue = new JobQueue({ capacity: 4 });
-    const job: Job = { hash: "B".repeat(64), type: "ondemand", difficulty: 10n, receivedAt: 0 };
+    const job: QueuedJob = { hash: "B".repeat(64), type: "ondemand", difficulty: 10n, receivedAt: 0 };
     queue.offer(job);
     queue.take();
     expect(queue.offer(job).kind).toBe("duplicate");
@@ -148,7 +148,7 @@ describe("JobQueue", () => {
   });
 
   it("sheds the oldest precache job first when full, and refuses precache when full of on-demand", () => {
-    const job = (n: number, type: WorkType): Job => ({
+    const job = (n: number, type: WorkType): QueuedJob => ({
       hash: String(n).repeat(64),
       type,
       difficulty: 1n,

@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import type { Logger } from "pino";
 import { DEV_BASE } from "../../hub/difficulty-policy.js";
-import { HTTP_LIMITS, type HttpFrontSettings, type HttpLimits } from "../../hub/http-server.js";
+import { HTTP_LIMITS, type HttpFrontSettings, type HttpLimits } from "../../hub/http-front.js";
 import {
   createLogger,
   launchServer,

@@ -64,7 +64,7 @@ export interface HttpFrontSettings {
   httpStatus?: "original" | "codes";
 }
 
-export interface HttpServerOptions extends HttpFrontSettings {
+export interface HttpFrontOptions extends HttpFrontSettings {
   api: ServiceApi;
   metrics: HubMetrics;
   logger: Logger;
@@ -91,7 +91,7 @@ export class HttpFront {
   private readonly idleWaiters: Array<() => void> = [];
   private pinger: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: HttpServerOptions) {
+  constructor(private readonly options: HttpFrontOptions) {
     this.limits = { ...HTTP_LIMITS, ...options.limits };
     this.server = createServer(
       {

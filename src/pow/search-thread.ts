@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { instantiateKernel, type KernelSpec } from "./engine.js";
-import type { FromWorker, ToWorker } from "./pool-messages.js";
+import type { FromSearchThread, ToSearchThread } from "./pool-messages.js";
 
 /** Batches are sized to take about this long, so a cancel is seen within a few milliseconds. */
 const BATCH_MS = 2;
@@ -15,8 +15,8 @@ const { spec, control } = workerData as { spec: KernelSpec; control: SharedArray
 const active = new Int32Array(control);
 const kernel = instantiateKernel(spec);
 const port = parentPort;
-if (port === null) throw new Error("worker.ts must run in a worker thread");
-const send = (message: FromWorker) => port.postMessage(message);
+if (port === null) throw new Error("search-thread.ts must run in a worker thread (the pool starts it)");
+const send = (message: FromSearchThread) => port.postMessage(message);
 
 const U64_MASK = 0xffffffffffffffffn;
 let batch = 1 << 14;
@@ -26,7 +26,7 @@ function roundBatch(n: number): number {
   return Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.floor(n / g) * g));
 }
 
-function run(job: Extract<ToWorker, { type: "job" }>): void {
+function run(job: Extract<ToSearchThread, { type: "job" }>): void {
   let nonce = job.start;
   let hashes = 0;
   while (Atomics.load(active, 0) === job.id) {
@@ -45,7 +45,7 @@ function run(job: Extract<ToWorker, { type: "job" }>): void {
   send({ type: "stopped", id: job.id, hashes });
 }
 
-port.on("message", (message: ToWorker) => {
+port.on("message", (message: ToSearchThread) => {
   if (message.type === "job") run(message);
 });
 send({ type: "ready" });
