@@ -29,9 +29,13 @@ const ADD = `INSERT INTO ${TABLE} (span_s, start_s, replica, ${COUNT_COLUMNS.joi
   ON CONFLICT (span_s, start_s, replica) DO UPDATE SET
   ${COUNT_COLUMNS.map((c) => `${c} = ${TABLE}.${c} + excluded.${c}`).join(", ")}`;
 
-/** Grouped in a subquery: PostgreSQL would not see `(start_s / $1) * $2` in GROUP BY as the same expression. */
+/**
+ * Grouped in a subquery: PostgreSQL would not see `(start_s / $1) * $2` in GROUP BY as the same
+ * expression. The step is cast because better-sqlite3 binds a JS number as REAL, and a REAL
+ * divisor would make the division exact instead of integer.
+ */
 const READ = `SELECT t, ${COUNT_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(", ")}
-  FROM (SELECT (start_s / ?) * ? AS t, ${COUNT_COLUMNS.join(", ")} FROM ${TABLE}
+  FROM (SELECT (start_s / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS t, ${COUNT_COLUMNS.join(", ")} FROM ${TABLE}
         WHERE span_s = ? AND start_s >= ? AND start_s < ?) steps
   GROUP BY t ORDER BY t`;
 
