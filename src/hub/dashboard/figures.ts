@@ -39,13 +39,15 @@ const TOP_WORKERS = 10;
 /**
  * How stale each figure may be: the summary is the live feed's tick (at most once a second,
  * whoever asks); statistics and rollup history change slowly. The payout period is one query over
- * every win since each worker's last payout (a full scan of the wins on SQLite, which blocks the
- * hub while it runs): once a minute at most, and only while somebody looks.
+ * every win (a full scan of the wins on SQLite, which blocks the hub while it runs): computed only
+ * while somebody looks, again after `periodOnChange` once the work counters moved, else once a
+ * minute (a payout changes it without moving them).
  */
 const MAX_AGE_MS = {
   summary: 1000,
-  statistics: 10_000,
+  statistics: 5000,
   period: 60_000,
+  periodOnChange: 5000,
   "1h": 5000,
   "24h": 30_000,
   "30d": 300_000,
@@ -55,8 +57,10 @@ const MAX_AGE_MS = {
 export class DashboardFigures {
   readonly summary: () => Promise<Summary>;
   private readonly statistics: Refreshing<Statistics>;
-  private readonly period: Refreshing<{ workers: PeriodWork[]; lastPayout: Summary["last_payout"] }>;
+  private readonly period: Refreshing<{ work: string; workers: PeriodWork[]; lastPayout: Summary["last_payout"] }>;
   private readonly histories = new Map<HistoryRange, Refreshing<History>>();
+  /** The work counters last seen (precache/ondemand): a period computed before they moved is stale. */
+  private work = "";
 
   constructor(private readonly sources: FigureSources) {
     const summary = new Refreshing(MAX_AGE_MS.summary, () => this.computeSummary());
@@ -100,12 +104,14 @@ export class DashboardFigures {
     const now = Date.now();
     const slot = slotOf(now);
     const { sources } = this;
-    const [openJobs, hour, statistics, period] = await Promise.all([
+    const [openJobs, hour, statistics] = await Promise.all([
       sources.openJobs(),
       sources.rollups.read("10s", slot - 3600 + SLOT_S, slot + SLOT_S, SLOT_S),
       this.statistics.get(),
-      this.period.get(),
     ]);
+    this.work = `${statistics.work.precache}/${statistics.work.ondemand}`;
+    if ((await this.period.get()).work !== this.work) this.period.expireOlderThan(MAX_AGE_MS.periodOnChange);
+    const period = await this.period.get();
     const lastHour = total(hour);
     const answered = lastHour.cache + lastHour.ondemand;
     const { work } = statistics;
@@ -138,10 +144,12 @@ export class DashboardFigures {
   }
 
   private async readPeriod() {
+    const { work } = this;
     const period = this.sources.period;
-    if (!period) return { workers: [], lastPayout: null };
+    if (!period) return { work, workers: [], lastPayout: null };
     const [workers, last] = await Promise.all([period.workers(), period.lastPayout()]);
     return {
+      work,
       workers,
       lastPayout: last ? { at: last.at, workers: last.workers, amount_raw: last.amount.toString() } : null,
     };

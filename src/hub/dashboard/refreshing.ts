@@ -12,6 +12,11 @@ export class Refreshing<T> {
     private readonly compute: () => Promise<T>,
   ) {}
 
+  /** Forgets the value if it is older than `ms` (the next get computes it afresh). */
+  expireOlderThan(ms: number, now = Date.now()): void {
+    if (this.value && now - this.value.at >= ms) this.value = undefined;
+  }
+
   get(now = Date.now()): Promise<T> {
     if (this.value && now - this.value.at < this.maxAgeMs) return Promise.resolve(this.value.value);
     this.running ??= this.compute()
