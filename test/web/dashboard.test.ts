@@ -176,7 +176,7 @@ describe.runIf(browserAvailable())("dashboard in Chromium", () => {
     expect(summary.last_hour).toMatchObject({ cache: 2, ondemand: 6, error: 1, timeout: 0 });
     expect(summary.period.top[0]).toMatchObject({ address: worker.payout, ondemand: 6, share: 1 });
     expect(summary.services.public).toEqual([
-      { display: "Wallet", website: "https://wallet.example", precache: 0, ondemand: 8 },
+      { display: "Wallet", website: "https://wallet.example", precache: 2, ondemand: 6 },
     ]);
   });
 

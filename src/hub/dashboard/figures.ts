@@ -57,7 +57,11 @@ const MAX_AGE_MS = {
 export class DashboardFigures {
   readonly summary: () => Promise<Summary>;
   private readonly statistics: Refreshing<Statistics>;
-  private readonly period: Refreshing<{ work: string; workers: PeriodWork[]; lastPayout: Summary["last_payout"] }>;
+  private readonly period: Refreshing<{
+    work: string;
+    workers: PeriodWork[];
+    lastPayout: Summary["last_payout"];
+  }>;
   private readonly histories = new Map<HistoryRange, Refreshing<History>>();
   /** The work counters last seen (precache/ondemand): a period computed before they moved is stale. */
   private work = "";

@@ -72,6 +72,12 @@ function requestOptions(): Omit<uPlot.Options, "width" | "height"> {
   };
 }
 
+/** A log scale's tick: powers of ten labelled, the ticks between them (and null ones) left blank. */
+function latencyTick(t: number | null): string {
+  if (t === null || !Number.isInteger(Math.log10(t))) return "";
+  return t >= 1000 ? `${t / 1000} s` : `${t} ms`;
+}
+
 function latencyOptions(): Omit<uPlot.Options, "width" | "height"> {
   return {
     cursor: { drag: { x: false, y: false } },
@@ -81,7 +87,7 @@ function latencyOptions(): Omit<uPlot.Options, "width" | "height"> {
       {
         ...AXIS,
         size: 60,
-        values: (_u, ticks) => ticks.map((t) => (t >= 1000 ? `${t / 1000} s` : `${t} ms`)),
+        values: (_u, ticks) => ticks.map(latencyTick),
       },
     ],
     scales: { y: { distr: 3 } },

@@ -139,12 +139,8 @@ export function Overview({ summary }: { summary: Summary }) {
           detail={`${count(requests(hour))} in the last hour`}
           figure="requests-minute"
         />
-        <Card
-          label="Answer time p50 / p99"
-          value={`${millis(hour.p50_ms)} / ${millis(hour.p99_ms)}`}
-          detail="last hour"
-          figure="latency"
-        />
+        <Card label="Answer time p50" value={millis(hour.p50_ms)} detail="last hour" figure="p50" />
+        <Card label="Answer time p99" value={millis(hour.p99_ms)} detail="last hour" figure="p99" />
         <Card
           label="Cache hits"
           value={percent(summary.cache_hit_share)}
