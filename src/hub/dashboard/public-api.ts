@@ -32,8 +32,11 @@ export class PublicApi {
       return true;
     }
     if (path === API_PATHS.summary) this.answer(res, this.figures.summary());
-    else if (path === API_PATHS.live) this.live.serve(req, res, HEADERS);
-    else if (path === API_PATHS.history) this.history(req, res);
+    else if (path === API_PATHS.live) {
+      // A HEAD would hold a viewer's place for a stream it never reads.
+      if (req.method === "GET") this.live.serve(req, res, HEADERS);
+      else this.reply(res, 405, { error: `Use GET ${path}` }, { allow: "GET" });
+    } else if (path === API_PATHS.history) this.history(req, res);
     else if (
       path.startsWith(API_PATHS.workers) &&
       path.length <= API_PATHS.workers.length + MAX_ADDRESS_CHARS
