@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { echoableId, errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
+import type { PublicApi } from "./dashboard/public-api.js";
 import type { HubMetrics } from "./metrics.js";
 import { isPrecachePath, type PrecacheEndpoints, servePrecache } from "./precache/http-routes.js";
 import type { ApiAnswer, ServiceApi } from "./service-api.js";
@@ -74,6 +75,8 @@ export interface HttpFrontOptions extends HttpFrontSettings {
   precache?: PrecacheEndpoints;
   /** The dashboard and the browser worker; without it `/` and `/worker` are 404. */
   pages?: WebPages;
+  /** The dashboard's public JSON under `/api/v1/`; without it those are 404. */
+  publicApi?: PublicApi;
 }
 
 /**
@@ -208,6 +211,7 @@ export class HttpFront {
       );
       return;
     }
+    if (path !== undefined && this.options.publicApi?.serve(path, req, res)) return;
     if (path !== undefined && this.options.pages?.serve(path, req, res)) return;
     res.writeHead(404, JSON_HEADERS).end(JSON.stringify({ error: `Not found: ${req.method} ${path}` }));
   }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { Accounting } from "./accounting.js";
 import { type AnnouncementOptions, Announcements, DEFAULT_ANNOUNCEMENTS } from "./announcements.js";
+import { type DashboardSettings, type DashboardStores, startDashboard } from "./dashboard/index.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
 import { HttpFront, type HttpFrontSettings } from "./http-front.js";
 import { HubMetrics } from "./metrics.js";
@@ -43,6 +44,8 @@ export interface HubOptions {
   precache?: (context: PrecacheContext) => RunningPrecache;
   /** A Nano node's work peer listener (see work-peer.ts); off without it. */
   workPeer?: WorkPeerSettings;
+  /** The dashboard's public JSON, live feed and history (`/api/v1/`); off (404) without it. */
+  dashboard?: DashboardSettings & DashboardStores;
 }
 
 export interface Hub {
@@ -98,12 +101,24 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     metrics,
     logger,
   });
+  const dashboard =
+    options.dashboard &&
+    startDashboard(options.dashboard, {
+      startedAt: Date.now(),
+      base: policy.base,
+      workersConnected: options.broker.clientCount ?? (() => 0),
+      openJobs: () => coordinator.openJobCount(),
+      ledger,
+      metrics,
+      logger,
+    });
   const front = new HttpFront({
     api,
     precache,
     metrics,
     logger,
     pages: new WebPages(),
+    publicApi: dashboard?.api,
     foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH, `${MQTT_WS_PATH}/`] : [],
     ...options.http,
   });
@@ -122,6 +137,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     front.stopAccepting();
     front.closeConnections();
     flow.close();
+    void dashboard?.close();
     throw err;
   });
   await announcements.start();
@@ -131,6 +147,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     front.stopAccepting();
     workPeer?.stopAccepting();
     announcements.stop();
+    const dashboardClosed = dashboard?.close();
     precache?.close();
     const drained = Promise.all([front.drain(), workPeer?.drain()]);
     const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2000).unref());
@@ -139,7 +156,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     await drained;
     front.closeConnections();
     workPeer?.closeConnections();
-    await counters.flush();
+    await Promise.all([counters.flush(), dashboardClosed]);
   };
   return {
     port,

@@ -6,12 +6,14 @@ import { PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
 import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
 import { RedisCoordinator } from "./coordinator/redis.js";
+import type { DashboardSettings } from "./dashboard/index.js";
+import { openRollupStore } from "./dashboard/open.js";
 import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
 import type { HttpFrontSettings } from "./http-front.js";
 import { type HubBroker, startHub } from "./hub.js";
-import { openLedger } from "./ledger/open.js";
+import { type LedgerLocation, openLedger } from "./ledger/open.js";
 import type { SqliteSync } from "./ledger/sqlite-open.js";
-import type { Broker, Coordinator } from "./ports.js";
+import type { Broker, Coordinator, PayoutPeriod } from "./ports.js";
 import {
   type PrecacheContext,
   type PrecacheSettings,
@@ -53,6 +55,13 @@ export interface ServerConfig {
   mqtt?: MqttSettings;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
   localWorker?: { payout: string };
+  /** The dashboard's history and live feed (`/api/v1/`); off without it. */
+  dashboard?: DashboardSettings;
+  /**
+   * Opens the payout period the dashboard shows (the payouts module's, handed in by the CLI: the
+   * hub does not depend on payouts); without it the dashboard shows no period or payout.
+   */
+  openPayoutPeriod?: (where: LedgerLocation) => Promise<PayoutPeriod>;
   logger: Logger;
 }
 
@@ -117,6 +126,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     closers.push(() => coordinator.close());
     const { hubBroker, mqttPort, close: closeBroker } = await openBroker(config);
     closers.push(closeBroker);
+    const dashboard = config.dashboard && (await openDashboardStores(config, config.dashboard, closers));
     const hub = await startHub({
       port: config.port,
       host: config.host,
@@ -129,6 +139,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       logger,
       precache,
       penalties: config.penalties,
+      dashboard,
     }).catch((err: NodeJS.ErrnoException) => {
       if (err instanceof WorkPeerListenError && err.code === "EADDRINUSE")
         throw new PortTakenError("work-peer", err.port);
@@ -144,6 +155,20 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     await closeAll();
     throw err;
   }
+}
+
+/** The rollup store and payout period beside the ledger; an in-memory ledger has no payouts to show. */
+async function openDashboardStores(
+  config: ServerConfig,
+  settings: DashboardSettings,
+  closers: Array<() => Promise<void>>,
+) {
+  const rollups = await openRollupStore(config);
+  closers.push(() => rollups.close());
+  const inMemory = config.postgresUrl === undefined && config.db === ":memory:";
+  const period = inMemory ? undefined : await config.openPayoutPeriod?.(config);
+  if (period) closers.push(() => period.close());
+  return { ...settings, rollups, period };
 }
 
 /**

@@ -24,6 +24,17 @@ export type ResultOutcome =
   /** A result after the job was won that beats the held work: kept, not credited (precache). */
   | "improved";
 
+/**
+ * Upper bounds (seconds) of the answer-time histogram: from a cache hit (well under a millisecond)
+ * to the longest timeout a service may ask for (30 s). The dashboard's rollups keep the same buckets.
+ */
+export const LATENCY_BUCKETS_S = [
+  0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30,
+] as const;
+
+/** Told of every service request as it ends (the dashboard's rollups); `seconds` for answered ones. */
+export type RequestListener = (outcome: RequestOutcome, seconds?: number) => void;
+
 export interface MetricsSources {
   workersConnected: () => number;
   openJobs: () => Promise<number>;
@@ -43,7 +54,7 @@ export class HubMetrics {
     name: "dpow_request_duration_seconds",
     help: "Time to answer a service request with work, by where the work came from",
     labelNames: ["source"] as const,
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
+    buckets: [...LATENCY_BUCKETS_S],
     registers: [this.registry],
   });
   readonly results = new Counter({
@@ -80,8 +91,17 @@ export class HubMetrics {
     });
   }
 
-  request(outcome: RequestOutcome): void {
+  private readonly listeners: RequestListener[] = [];
+
+  /** Counts a request that ended; an answered one (`seconds` given) also in the answer-time histogram. */
+  request(outcome: RequestOutcome, seconds?: number): void {
     this.requests.inc({ outcome });
+    if (seconds !== undefined) this.latency.observe({ source: outcome }, seconds);
+    for (const listener of this.listeners) listener(outcome, seconds);
+  }
+
+  onRequest(listener: RequestListener): void {
+    this.listeners.push(listener);
   }
 
   result(outcome: ResultOutcome): void {

@@ -186,3 +186,54 @@ export class LedgerError extends Error {
 export class StoreUnreachableError extends Error {
   override name = "StoreUnreachableError";
 }
+
+/** Requests of one time slot, by how they ended, and the answer times of the answered ones. */
+export interface RollupCounts {
+  cache: number;
+  ondemand: number;
+  timeout: number;
+  error: number;
+  /** Answered requests per latency bucket: LATENCY_BUCKETS_S (metrics.ts), then one for slower. */
+  latency: number[];
+}
+
+/** Rollups summed over every replica for one step that starts at `startS` (epoch seconds). */
+export interface RollupPoint extends RollupCounts {
+  startS: number;
+}
+
+/**
+ * The dashboard's history: request counts per 10-second slot (kept about an hour) and per minute
+ * (kept for the history flag), in the ledger's database. Each replica adds to rows of its own and
+ * readers sum them, so replicas never contend for a row and any number may write.
+ */
+export interface RollupStore {
+  /** Adds `counts` to `replica`'s 10-second slot starting at `slotS` and to the minute holding it. */
+  add(replica: string, slotS: number, counts: RollupCounts): Promise<void>;
+  /**
+   * Sums of every replica's rows of `span` ("10s" slots or "1m" minutes) with fromS <= start < toS,
+   * grouped into steps of `stepS` seconds (a multiple of the span); steps without rows are left out.
+   */
+  read(span: "10s" | "1m", fromS: number, toS: number, stepS: number): Promise<RollupPoint[]>;
+  /** Deletes the rows of `span` that start before `beforeS`; resolves with how many. */
+  prune(span: "10s" | "1m", beforeS: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** One worker's work in the current payout period, weighed as the payout plan weighs it. */
+export interface PeriodWork extends WorkCounters {
+  worker: string;
+  /** Difficulty-weighted work in the payout plan's fixed-point units; shares are weight / total. */
+  weight: bigint;
+}
+
+/**
+ * What the dashboard shows of payouts: the work each worker did since its last completed payout,
+ * and the last payout made. Implemented by the payouts module over its store (payouts depend on
+ * the hub, not the other way round); reads only.
+ */
+export interface PayoutPeriod {
+  workers(): Promise<PeriodWork[]>;
+  lastPayout(): Promise<{ at: number; workers: number; amount: bigint } | undefined>;
+  close(): Promise<void>;
+}

@@ -140,8 +140,7 @@ export class ServiceApi {
       return this.fail("internal", withId({ error: errors.internal }));
     }
     counters.count(service.name, outcome.kind === "cache" ? "precache" : "ondemand");
-    metrics.request(outcome.kind);
-    metrics.latency.observe({ source: outcome.kind }, (performance.now() - started) / 1000);
+    metrics.request(outcome.kind, (performance.now() - started) / 1000);
     logger.debug({ requestId, hash, service: service.name, source: outcome.kind }, "work served");
     return {
       outcome: outcome.kind,

@@ -331,8 +331,7 @@ export class WorkPeerServer {
       return this.fail("internal", "Internal error; the hub operator has the details in the log");
     }
     counters.count(name, outcome.kind === "cache" ? "precache" : "ondemand");
-    metrics.request(outcome.kind);
-    metrics.latency.observe({ source: outcome.kind }, (performance.now() - started) / 1000);
+    metrics.request(outcome.kind, (performance.now() - started) / 1000);
     return {
       work: formatU64(outcome.work),
       hash,

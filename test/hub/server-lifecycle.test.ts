@@ -187,6 +187,12 @@ describe("dpow start (all-in-one)", () => {
     expect(banner).toContain(
       `npx dpow worker --payout YOUR_NANO_ADDRESS --server mqtt://client:client@${broker}`,
     );
+    // The dashboard's and the browser worker's URLs, on the port it took.
+    const dashboard = /dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(banner)?.[1] as string;
+    expect(dashboard, banner).toBeDefined();
+    expect(banner).toMatch(new RegExp(`web worker\\s+${dashboard}worker`));
+    expect((await fetch(dashboard)).status).toBe(200);
+    expect((await fetch(`${dashboard}api/v1/summary`)).status).toBe(200);
     const { url, body } = demoRequest(banner);
     const response = await fetch(url, { method: "POST", body });
     const json = (await response.json()) as Record<string, string>;

@@ -13,7 +13,9 @@ import type { SqliteSync } from "../../hub/ledger/sqlite-open.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
+import { openPayoutPeriod } from "../../payouts/period.js";
 import { redactUrl } from "../../protocol/redact-url.js";
+import { addDashboardFlags, type DashboardFlags, dashboardSettings } from "../dashboard-flags.js";
 import { addMqttFlags, type MqttFlags, mqttSettings } from "../mqtt-flags.js";
 import { action, UsageError } from "../output.js";
 import { addPenaltyFlags, type PenaltyFlags, penaltySettings } from "../penalty-flags.js";
@@ -21,7 +23,12 @@ import { addPrecacheFlags, type PrecacheFlags, precacheSettings } from "../preca
 import { checkUrlFlag } from "../url-flags.js";
 import { addWorkPeerFlags, type WorkPeerFlags, workPeerSettings } from "../work-peer-flags.js";
 
-export interface ServerOptions extends PrecacheFlags, MqttFlags, WorkPeerFlags, Partial<PenaltyFlags> {
+export interface ServerOptions
+  extends PrecacheFlags,
+    MqttFlags,
+    DashboardFlags,
+    WorkPeerFlags,
+    Partial<PenaltyFlags> {
   port: string;
   host: string;
   mqttPort: string;
@@ -139,6 +146,8 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     interfacePassword: opts.interfacePassword,
     mqtt: mqttSettings(opts, opts.db),
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
+    dashboard: dashboardSettings(opts),
+    openPayoutPeriod,
     penalties: opts.penaltyThreshold !== undefined ? penaltySettings(opts as PenaltyFlags) : undefined,
     logger,
   };
@@ -228,7 +237,7 @@ async function server(opts: ServerOptions): Promise<void> {
 
 /** Options shared by `dpow server` and `dpow start`. */
 export function hubOptions(command: Command, defaults: { logLevel: string }): Command {
-  return addMqttFlags(command)
+  return addDashboardFlags(addMqttFlags(command))
     .option("--port <port>", "HTTP port (service API, /mqtt, /metrics); 0 picks a free one", "5030")
     .option("--host <host>", "interface to listen on (0.0.0.0 for every interface)", "127.0.0.1")
     .option("--mqtt-port <port>", "TCP port of the embedded MQTT broker; 0 picks a free one", "1883")

@@ -95,6 +95,8 @@ async function start(opts: ServerOptions): Promise<void> {
         ? `  port ${opts.port} was taken, so the HTTP server took a free port`
         : `  port ${opts.mqttPort} was taken (another MQTT broker?), so the embedded broker took a free port`,
     ),
+    `  dashboard     ${http}/`,
+    `  web worker    ${http}/worker  (a volunteer computes work in a browser tab)`,
     `  service API   ${http}/service/  (WebSocket ws://${config.host}:${running.httpPort}/service_ws/)`,
     `  MQTT broker   mqtt://${config.host}:${running.mqttPort}  (workers log in as client / ${opts.clientPassword === "client" ? "client" : "<--client-password>"})`,
     `  local worker  1 CPU thread, payout ${config.localWorker?.payout}`,
