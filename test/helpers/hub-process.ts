@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -108,17 +109,43 @@ export async function spawnHub(
   };
 }
 
-/** POSTs a body (an object is sent as JSON) to `/service/`. */
-export async function postWork(
+/**
+ * POSTs a body (an object is sent as JSON) to `/service/`, on a connection of its own: a pooled
+ * keep-alive connection can be closed by the server (its keep-alive timeout) just as the next
+ * request goes out on it, which on a loaded machine fails a test for a reason that is not the hub's.
+ */
+export function postWork(
   hub: HubProcess,
   body: unknown,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(hub.url("/service/"), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: hub.httpPort,
+        path: "/service/",
+        method: "POST",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          try {
+            const json = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+            resolve({ status: res.statusCode ?? 0, json });
+          } catch (err) {
+            reject(err);
+          }
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(text);
   });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
 /** The value of one Prometheus sample, e.g. metric(hub, 'dpow_results_total{outcome="win"}'); 0 if absent. */
