@@ -4,8 +4,8 @@
  */
 import { pino } from "pino";
 import { formatU64 } from "../nano/hex.js";
-import { formatDuration, formatHashRate } from "./format.js";
-import type { WorkerLog, WorkerStatus } from "./worker.js";
+import { formatDuration, formatHashRate } from "../protocol/format.js";
+import type { WorkerLog, WorkerStatus } from "../protocol/worker-session.js";
 
 /** The one-line summary shown at the bottom of a terminal. */
 export function formatStatusLine(status: WorkerStatus, now: number): string {

@@ -1,11 +1,11 @@
 import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { SEND_THRESHOLD } from "../../src/nano/index.js";
+import { benchmark, expectedSeconds } from "../../src/pow/benchmark.js";
 import { createBackend } from "../../src/pow/create-backend.js";
-import { benchmark, expectedSeconds, hubDifficultyNote } from "../../src/worker/benchmark.js";
+import { parseFeedback } from "../../src/protocol/feedback.js";
+import { formatDuration, formatHashRate, hubDifficultyNote } from "../../src/protocol/format.js";
 import { formatStatusLine, StatusLine } from "../../src/worker/display.js";
-import { parseFeedback } from "../../src/worker/feedback.js";
-import { formatDuration, formatHashRate } from "../../src/worker/format.js";
 import type { WorkerStatus } from "../../src/worker/index.js";
 
 const idle: WorkerStatus = {

@@ -38,11 +38,11 @@ export type Feedback =
 
 const MAX_FEEDBACK_BYTES = 4096;
 
-export function parseFeedback(payload: Buffer): Feedback | { kind: "invalid"; reason: string } {
+export function parseFeedback(payload: Uint8Array): Feedback | { kind: "invalid"; reason: string } {
   if (payload.length > MAX_FEEDBACK_BYTES) return { kind: "invalid", reason: "message too long" };
   let json: unknown;
   try {
-    json = JSON.parse(payload.toString("utf8"));
+    json = JSON.parse(new TextDecoder().decode(payload));
   } catch {
     return { kind: "invalid", reason: "not JSON" };
   }
