@@ -10,6 +10,8 @@ export default defineConfig({
   root: web,
   base: "/",
   plugins: [preact()],
+  // The browser worker's session and search threads are module workers (a session starts its own).
+  worker: { format: "es" },
   build: {
     outDir: fileURLToPath(new URL("./dist/web", import.meta.url)),
     emptyOutDir: true,

@@ -22,6 +22,8 @@ const feedbackSchema = z.union([
     snapshot_precache: count.optional(),
     snapshot_ondemand: count.optional(),
     block_rewarded: z.string().regex(HASH, "block_rewarded must be a block hash (64 hex digits)").optional(),
+    /** This hub's addition: the address's share of the current payout period, 0..1. */
+    share: z.number().min(0).max(1).optional(),
   }),
 ]);
 
@@ -34,6 +36,8 @@ export type Feedback =
       /** The counters at the last payout, when the hub sends them. */
       snapshot?: { precache: number; ondemand: number };
       blockRewarded?: string;
+      /** The address's share of the current payout period's weighted work (0..1), when the hub says. */
+      share?: number;
     };
 
 const MAX_FEEDBACK_BYTES = 4096;
@@ -60,5 +64,6 @@ export function parseFeedback(payload: Uint8Array): Feedback | { kind: "invalid"
     ondemand: value.ondemand,
     ...(snapshot ? { snapshot } : {}),
     ...(value.block_rewarded ? { blockRewarded: value.block_rewarded.toUpperCase() } : {}),
+    ...(value.share !== undefined ? { share: value.share } : {}),
   };
 }

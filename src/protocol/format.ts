@@ -13,6 +13,12 @@ export function formatHashRate(hashesPerSecond: number): string {
   return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
+/** A share of the payout period (0..1) as a percentage with enough digits to see a small one move. */
+export function formatShare(share: number): string {
+  const percent = share * 100;
+  return `${percent.toFixed(percent >= 10 ? 1 : percent >= 1 ? 2 : 3)}%`;
+}
+
 export function formatDuration(seconds: number): string {
   if (seconds < 0.0005) return "<1 ms";
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;

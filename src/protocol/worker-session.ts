@@ -84,6 +84,10 @@ export interface WorkerStatus {
   failed: number;
   /** The hub's latest counters for this payout address. */
   credits: { precache: number; ondemand: number } | null;
+  /** This address's share of the current payout period (0..1), from the hub's latest counters. */
+  share: number | null;
+  /** The hub's latest error about this address's results (e.g. an invalid payout address). */
+  hubError: { message: string; at: number } | null;
   lastReward: { hash: string; at: number } | null;
   /** Hashes per second: measured on solved jobs, or the initial estimate until then. */
   hashRate: number | null;
@@ -155,6 +159,8 @@ class Worker implements RunningWorker {
   private stopping: Promise<void> | undefined;
   private counters = { done: 0, accepted: 0, cancelled: 0, failed: 0 };
   private credits: WorkerStatus["credits"] = null;
+  private share: number | null = null;
+  private hubError: WorkerStatus["hubError"] = null;
   private lastReward: WorkerStatus["lastReward"] = null;
   private solved = { hashes: 0, seconds: 0 };
   private readonly initialHashRate: number | null;
@@ -218,6 +224,8 @@ class Worker implements RunningWorker {
       active: active ? { hash: active.hash, type: active.type } : null,
       ...this.counters,
       credits: this.credits ? { ...this.credits } : null,
+      share: this.share,
+      hubError: this.hubError ? { ...this.hubError } : null,
       lastReward: this.lastReward ? { ...this.lastReward } : null,
       hashRate: measured ?? this.initialHashRate,
       hubDifficulty: this.hubDifficulty,
@@ -334,9 +342,12 @@ class Worker implements RunningWorker {
     }
     if (feedback.kind === "error") {
       this.log.error({ error: feedback.error }, `the hub says: ${feedback.error}`);
+      this.hubError = { message: feedback.error, at: Date.now() };
+      this.changed();
       return;
     }
     this.credits = { precache: feedback.precache, ondemand: feedback.ondemand };
+    if (feedback.share !== undefined) this.share = feedback.share;
     const totals = `credits: ${feedback.ondemand} on-demand, ${feedback.precache} precache`;
     if (feedback.blockRewarded) {
       this.counters.accepted++;
