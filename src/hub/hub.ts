@@ -4,7 +4,8 @@ import { type AnnouncementOptions, Announcements, DEFAULT_ANNOUNCEMENTS } from "
 import type { DifficultyPolicy } from "./difficulty-policy.js";
 import { HttpFront, type HttpFrontSettings } from "./http-front.js";
 import { HubMetrics } from "./metrics.js";
-import type { Broker, Coordinator, Ledger } from "./ports.js";
+import { PeriodShares } from "./period-shares.js";
+import type { Broker, Coordinator, Ledger, PayoutPeriod } from "./ports.js";
 import type { PrecacheContext, RunningPrecache } from "./precache/index.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ServiceApi } from "./service-api.js";
@@ -43,6 +44,8 @@ export interface HubOptions {
   precache?: (context: PrecacheContext) => RunningPrecache;
   /** A Nano node's work peer listener (see work-peer.ts); off without it. */
   workPeer?: WorkPeerSettings;
+  /** The payout period, for each worker's share in its `client/` messages; no share without it. */
+  payoutPeriod?: PayoutPeriod;
 }
 
 export interface Hub {
@@ -69,7 +72,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   });
   const counters = new ServiceCounters(ledger);
   const penalties = new WorkerPenalties(options.penalties ?? DEFAULT_PENALTIES);
-  const accounting = new Accounting(ledger, broker.broker, logger);
+  const shares = options.payoutPeriod && new PeriodShares(options.payoutPeriod, logger);
+  await shares?.start();
+  const accounting = new Accounting(ledger, broker.broker, logger, shares);
   flow = new WorkFlow(broker.broker, coordinator, accounting, penalties, metrics, logger, {
     jobGraceMs: options.jobGraceMs ?? 10_000,
     minDifficulty: policy.receive,
@@ -131,6 +136,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     front.stopAccepting();
     workPeer?.stopAccepting();
     announcements.stop();
+    shares?.stop();
     precache?.close();
     const drained = Promise.all([front.drain(), workPeer?.drain()]);
     const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2000).unref());

@@ -11,7 +11,7 @@ import type { HttpFrontSettings } from "./http-front.js";
 import { type HubBroker, startHub } from "./hub.js";
 import { openLedger } from "./ledger/open.js";
 import type { SqliteSync } from "./ledger/sqlite-open.js";
-import type { Broker, Coordinator } from "./ports.js";
+import type { Broker, Coordinator, PayoutPeriod } from "./ports.js";
 import {
   type PrecacheContext,
   type PrecacheSettings,
@@ -53,6 +53,8 @@ export interface ServerConfig {
   mqtt?: MqttSettings;
   /** Run a one-thread CPU worker in this process, crediting this payout address. */
   localWorker?: { payout: string };
+  /** Opens the payout period (payouts/period.ts), for the workers' shares; no shares without it. */
+  payoutPeriod?: (where: { db: string; postgresUrl?: string }) => Promise<PayoutPeriod>;
   logger: Logger;
 }
 
@@ -115,6 +117,8 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     closers.push(() => ledger.close());
     const { coordinator, precache } = await openCoordinator(config);
     closers.push(() => coordinator.close());
+    const payoutPeriod = await config.payoutPeriod?.(config);
+    if (payoutPeriod) closers.push(() => payoutPeriod.close());
     const { hubBroker, mqttPort, close: closeBroker } = await openBroker(config);
     closers.push(closeBroker);
     const hub = await startHub({
@@ -129,6 +133,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       logger,
       precache,
       penalties: config.penalties,
+      payoutPeriod,
     }).catch((err: NodeJS.ErrnoException) => {
       if (err instanceof WorkPeerListenError && err.code === "EADDRINUSE")
         throw new PortTakenError("work-peer", err.port);

@@ -174,6 +174,16 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
+/**
+ * The current payout period as the payout plan weighs it: each worker's wins since its last
+ * completed payment, weighted by difficulty (payouts/ answers it from the ledger's payout tables).
+ */
+export interface PayoutPeriod {
+  /** Canonical address -> weight in WEIGHT_UNIT units (nano/difficulty.ts winWeight). */
+  unpaidWeights(): Promise<Map<string, bigint>>;
+  close(): Promise<void>;
+}
+
 /** A ledger operation refused for a reason the operator can fix (duplicate or unknown name). */
 export class LedgerError extends Error {
   override name = "LedgerError";

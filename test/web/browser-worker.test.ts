@@ -39,11 +39,16 @@ async function requestBatch(count: number): Promise<void> {
 }
 
 const figure = (id: string) => page.getByTestId(id);
+/** The page's DOM, as far as the function below runs in it (this project's Node typings have no DOM). */
+type PageGlobal = { document: { querySelector(selector: string): { textContent: string | null } | null } };
+
 /** Waits until the page figure `id` reads text matching `pattern`. */
 const waitForFigure = (id: string, pattern: RegExp, timeout = 30_000) =>
   page.waitForFunction(
-    ([testId, source]) =>
-      new RegExp(source).test(document.querySelector(`[data-testid="${testId}"]`)?.textContent ?? ""),
+    ([testId, source]) => {
+      const node = (globalThis as unknown as PageGlobal).document.querySelector(`[data-testid="${testId}"]`);
+      return new RegExp(source).test(node?.textContent ?? "");
+    },
     [id, pattern.source] as const,
     { timeout },
   );

@@ -13,6 +13,7 @@ import type { SqliteSync } from "../../hub/ledger/sqlite-open.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
+import { openPayoutPeriod } from "../../payouts/period.js";
 import { redactUrl } from "../../protocol/redact-url.js";
 import { addMqttFlags, type MqttFlags, mqttSettings } from "../mqtt-flags.js";
 import { action, UsageError } from "../output.js";
@@ -139,6 +140,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     interfacePassword: opts.interfacePassword,
     mqtt: mqttSettings(opts, opts.db),
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
+    payoutPeriod: openPayoutPeriod,
     penalties: opts.penaltyThreshold !== undefined ? penaltySettings(opts as PenaltyFlags) : undefined,
     logger,
   };
