@@ -61,7 +61,7 @@ describe.runIf(browserAvailable())("browser worker", () => {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 900, height: 900 } });
     await page.goto(hub.url(`/worker?payout=${payout}&start=1`));
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -92,5 +92,5 @@ describe.runIf(browserAvailable())("browser worker", () => {
     await requestBatch(2);
     await waitForFigure("won", new RegExp(`^${BATCH + 2}$`));
     expect(await figure("credits").textContent()).toBe(`${BATCH + 2} on-demand, 0 precache`);
-  });
+  }, 90_000);
 });

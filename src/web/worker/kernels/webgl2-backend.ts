@@ -93,13 +93,18 @@ export class WebGl2Backend implements WorkBackend {
     this.gl.getExtension("WEBGL_lose_context")?.loseContext();
   }
 
-  /** The first painted pixel whose work checks out (a faulty GPU's paint is ignored, not trusted). */
+  /**
+   * The first painted pixel's work, checked on the CPU. Integer math on a GPU is exact, so a painted
+   * nonce that does not reach the threshold means a broken driver or shader: the job fails (and is
+   * retried) rather than the CPU checking pixel after pixel, which would hide the fault.
+   */
   private firstFound(root: Uint8Array, base: bigint, threshold: bigint): WorkResult | undefined {
     for (let i = 0; i < SIZE * SIZE; i++) {
       if (this.pixels[i * 4] === 0) continue;
       const work = (base + BigInt(i)) & U64_MASK;
       const value = workValue(root, work);
-      if (value >= threshold) return { work, value };
+      if (value < threshold) throw new Error(`the WebGL2 kernel claimed work ${work.toString(16)} that is too low`);
+      return { work, value };
     }
     return undefined;
   }

@@ -1,5 +1,5 @@
 /**
- * The WebGPU backend: a WGSL compute shader, one invocation per nonce, PASS nonces a dispatch. The
+ * The WebGPU backend: a WGSL compute shader, one invocation per nonce, one run of nonces a pass. The
  * first invocation whose nonce reaches the threshold claims a result slot with an atomic exchange
  * and writes its nonce there; the slot is read back after each pass.
  */
@@ -9,8 +9,13 @@ import { rootWords, u64Pair, workHashSource } from "../../../pow/gpu/work-hash-s
 import { abortError, randomU64 } from "./kernel-helpers.js";
 
 const WORKGROUP = 64;
-/** 2^20 nonces a pass (16384 workgroups, under the 65535 limit of one dimension). */
-const PASS = 1 << 20;
+/**
+ * Workgroups a pass: sized to take about PASS_MS, so a fast GPU is not starved by the readback
+ * and a slow one still notices a cancel; at most 2^15 (2^21 nonces, under the 65535 limit).
+ */
+const MIN_WORKGROUPS = 1 << 8;
+const MAX_WORKGROUPS = 1 << 15;
+const PASS_MS = 25;
 const U64_MASK = 0xffffffffffffffffn;
 
 const SHADER = `
@@ -69,6 +74,7 @@ const MAP_READ = 0x1;
 export class WebGpuBackend implements WorkBackend {
   readonly name = "webgpu";
   private closed = false;
+  private workgroups = MIN_WORKGROUPS;
 
   private constructor(
     private readonly device: GpuDevice,
@@ -115,13 +121,17 @@ export class WebGpuBackend implements WorkBackend {
       if (options.signal?.aborted) throw abortError();
       if (this.closed) throw new Error("the worker is stopping");
       words.set(u64Pair(base), 8);
-      const found = await this.pass(words);
+      const workgroups = this.workgroups;
+      const began = performance.now();
+      const found = await this.pass(words, workgroups);
+      this.resize(workgroups, performance.now() - began);
       if (found !== undefined) {
+        // Checked, not trusted: integer math on a GPU is exact, so a wrong claim is a broken driver.
         const value = workValue(root, found);
-        // A faulty GPU's claim is checked, not trusted; the search goes on past it.
-        if (value >= threshold) return { work: found, value };
+        if (value < threshold) throw new Error(`the WebGPU kernel claimed work ${found.toString(16)} that is too low`);
+        return { work: found, value };
       }
-      base = (base + BigInt(PASS)) & U64_MASK;
+      base = (base + BigInt(workgroups * WORKGROUP)) & U64_MASK;
     }
   }
 
@@ -130,8 +140,14 @@ export class WebGpuBackend implements WorkBackend {
     this.device.destroy();
   }
 
-  /** One dispatch of PASS nonces from the base in `words`; the nonce claimed, if any. */
-  private async pass(words: Uint32Array<ArrayBuffer>): Promise<bigint | undefined> {
+  /** Doubles or halves the pass towards PASS_MS. */
+  private resize(workgroups: number, tookMs: number): void {
+    if (tookMs < PASS_MS / 2) this.workgroups = Math.min(MAX_WORKGROUPS, workgroups * 2);
+    else if (tookMs > PASS_MS * 2) this.workgroups = Math.max(MIN_WORKGROUPS, workgroups / 2);
+  }
+
+  /** One dispatch of `workgroups` x WORKGROUP nonces from the base in `words`; the nonce claimed, if any. */
+  private async pass(words: Uint32Array<ArrayBuffer>, workgroups: number): Promise<bigint | undefined> {
     const { device } = this;
     device.queue.writeBuffer(this.params, 0, words);
     device.queue.writeBuffer(this.result, 0, new Uint32Array(4));
@@ -139,7 +155,7 @@ export class WebGpuBackend implements WorkBackend {
     const pass = encoder.beginComputePass();
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, this.bindGroup);
-    pass.dispatchWorkgroups(PASS / WORKGROUP);
+    pass.dispatchWorkgroups(workgroups);
     pass.end();
     encoder.copyBufferToBuffer(this.result, 0, this.readback, 0, 16);
     device.queue.submit([encoder.finish()]);
