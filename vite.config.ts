@@ -18,7 +18,12 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     rollupOptions: {
-      input: { dashboard: `${web}/index.html`, worker: `${web}/worker/index.html` },
+      // bench/ is for `dpow bench --only browser` (src/bench/browser.ts); the hub does not serve it.
+      input: {
+        dashboard: `${web}/index.html`,
+        worker: `${web}/worker/index.html`,
+        bench: `${web}/bench/index.html`,
+      },
     },
   },
 });

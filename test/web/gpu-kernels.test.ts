@@ -56,9 +56,9 @@ async function solveWith(browser: Browser, kernel: string, count: number): Promi
     const hash = randomBytes(32).toString("hex").toUpperCase();
     const { json } = await postWork(hub, { ...service, hash, timeout: 30 });
     expect(json.error, JSON.stringify(json)).toBeUndefined();
-    expect(workValue(parseHash(hash), parseU64(json.work, "work")) >= parseU64(json.difficulty, "difficulty")).toBe(
-      true,
-    );
+    expect(
+      workValue(parseHash(hash), parseU64(json.work, "work")) >= parseU64(json.difficulty, "difficulty"),
+    ).toBe(true);
   }
   await waitForFigure(page, "done", new RegExp(`^${count}$`));
   expect(await page.locator(".log .error").allTextContents()).toEqual([]);

@@ -21,6 +21,11 @@ export class WasmPool implements WorkBackend {
   readonly name: string;
   private nextId = 1;
   private running: Running | undefined;
+  /** Hashes the threads have reported (each reports when its search of a job ends). */
+  private hashes = 0;
+  /** Threads still searching a job that has ended here, and who waits for them to stop. */
+  private busy = 0;
+  private idleWaiters: Array<() => void> = [];
 
   private constructor(
     private readonly threads: Worker[],
@@ -64,6 +69,7 @@ export class WasmPool implements WorkBackend {
           reject(err);
         },
       };
+      this.busy = this.threads.length;
       const base = randomU64();
       const stride = U64_SPAN / BigInt(this.threads.length);
       this.threads.forEach((thread, i) => {
@@ -71,6 +77,17 @@ export class WasmPool implements WorkBackend {
         post(thread, { type: "job", id, root, threshold, start });
       });
     });
+  }
+
+  /** Hashes done so far by all threads, counted as each thread finishes a job. */
+  get hashesDone(): number {
+    return this.hashes;
+  }
+
+  /** Resolves once every thread has stopped searching (after a job was found or aborted). */
+  idle(): Promise<void> {
+    if (this.busy === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   async close(): Promise<void> {
@@ -83,6 +100,11 @@ export class WasmPool implements WorkBackend {
     if (message.type === "failed") {
       if (running) this.stopRunning(new Error(`a search thread failed: ${message.message}`));
       return;
+    }
+    if (message.type === "ready") return;
+    this.hashes += message.hashes;
+    if (message.id === this.nextId - 1 && --this.busy === 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
     }
     if (message.type !== "found" || running?.id !== message.id) return;
     this.running = undefined;

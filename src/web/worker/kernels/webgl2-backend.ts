@@ -103,7 +103,8 @@ export class WebGl2Backend implements WorkBackend {
       if (this.pixels[i * 4] === 0) continue;
       const work = (base + BigInt(i)) & U64_MASK;
       const value = workValue(root, work);
-      if (value < threshold) throw new Error(`the WebGL2 kernel claimed work ${work.toString(16)} that is too low`);
+      if (value < threshold)
+        throw new Error(`the WebGL2 kernel claimed work ${work.toString(16)} that is too low`);
       return { work, value };
     }
     return undefined;

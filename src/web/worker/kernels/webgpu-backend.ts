@@ -128,7 +128,8 @@ export class WebGpuBackend implements WorkBackend {
       if (found !== undefined) {
         // Checked, not trusted: integer math on a GPU is exact, so a wrong claim is a broken driver.
         const value = workValue(root, found);
-        if (value < threshold) throw new Error(`the WebGPU kernel claimed work ${found.toString(16)} that is too low`);
+        if (value < threshold)
+          throw new Error(`the WebGPU kernel claimed work ${found.toString(16)} that is too low`);
         return { work: found, value };
       }
       base = (base + BigInt(workgroups * WORKGROUP)) & U64_MASK;
