@@ -6,18 +6,27 @@ import { SqlitePayoutStore } from "./sqlite-store.js";
 /**
  * The hub's view of the current payout period: the unpaid work a plan made now would pay, per
  * worker, from the same query `dpow payouts plan` runs (so the shares workers are told are the
- * shares a plan gives them, before its exclusions and minimum).
+ * shares a plan gives them, before its exclusions and minimum). The store opens on first use and
+ * again after a failure: replicas starting at once race to create the payout tables, and a share
+ * is not worth a hub that fails to start (the hub retries the read later).
  */
-export async function openPayoutPeriod(where: { db: string; postgresUrl?: string }): Promise<PayoutPeriod> {
-  const store: PayoutStore =
+export function openPayoutPeriod(where: { db: string; postgresUrl?: string }): Promise<PayoutPeriod> {
+  let store: Promise<PayoutStore> | undefined;
+  const open = () =>
     where.postgresUrl !== undefined
-      ? await PostgresPayoutStore.connect(where.postgresUrl)
-      : new SqlitePayoutStore(where.db);
-  return {
+      ? PostgresPayoutStore.connect(where.postgresUrl)
+      : Promise.resolve().then(() => new SqlitePayoutStore(where.db));
+  return Promise.resolve({
     async unpaidWeights() {
-      const { workers } = await store.unpaidWork();
+      store ??= open().catch((err: unknown) => {
+        store = undefined;
+        throw err;
+      });
+      const { workers } = await (await store).unpaidWork();
       return new Map(workers.map((w) => [w.worker, w.weight]));
     },
-    close: () => store.close(),
-  };
+    async close() {
+      await (await store?.catch(() => undefined))?.close();
+    },
+  });
 }
