@@ -4,6 +4,7 @@
  * parsed with a schema and anything unexpected is reported rather than trusted.
  */
 import { z } from "zod";
+import { utf8 } from "./topics.js";
 
 /**
  * A counter: a whole number, or its decimal digits as a string. Not z.coerce, which would read
@@ -46,7 +47,7 @@ export function parseFeedback(payload: Uint8Array): Feedback | { kind: "invalid"
   if (payload.length > MAX_FEEDBACK_BYTES) return { kind: "invalid", reason: "message too long" };
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(payload));
+    json = JSON.parse(utf8.decode(payload));
   } catch {
     return { kind: "invalid", reason: "not JSON" };
   }

@@ -54,8 +54,11 @@ export const MAX_PAYLOAD_BYTES = 256;
  */
 const TOPIC_SAFE_ADDRESS = /^[A-Za-z0-9_]{1,100}$/;
 
-/** Payloads are bytes from the broker (a Buffer in Node, a Uint8Array in a browser). */
-const utf8 = new TextDecoder();
+/**
+ * Payloads are bytes from the broker (a Buffer in Node, a Uint8Array in a browser), decoded as
+ * Buffer#toString does: a leading byte-order mark is kept (and so refused), not silently dropped.
+ */
+export const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 export function formatWorkPayload(work: WorkPayload): string {
   return `${canonicalHash(work.hash)},${formatU64(work.difficulty)}`;
