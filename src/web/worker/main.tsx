@@ -32,10 +32,13 @@ interface View {
   log: Array<{ level: string; message: string; at: string }>;
 }
 
-/** MQTT over WebSocket on this page's own host (the hub), as the public worker account. */
-function brokerUrl(): string {
+/**
+ * MQTT over WebSocket on this page's own host (the hub), as the public worker account: `client`,
+ * whose password is `client` unless the hub's operator chose another (`&password=` in the link).
+ */
+function brokerUrl(password: string): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://client:client@${location.host}/mqtt`;
+  return `${scheme}://client:${encodeURIComponent(password)}@${location.host}/mqtt`;
 }
 
 /** A new id per page: two tabs of one browser must not log each other out of the broker. */
@@ -94,7 +97,7 @@ function WorkerPage() {
     const request: ToSession = {
       type: "start",
       payout: address,
-      server: brokerUrl(),
+      server: brokerUrl(params.get("password") ?? "client"),
       clientId: newClientId(),
       threads,
       kernel,
