@@ -25,6 +25,8 @@ let hub: HubProcess;
 let browser: Browser;
 let page: Page;
 let service: { user: string; api_key: string };
+/** Errors in the page's console (a policy violation, an exception), until the hub is restarted. */
+const consoleErrors: string[] = [];
 
 async function requestBatch(count: number): Promise<void> {
   const hashes = Array.from({ length: count }, () => randomBytes(32).toString("hex").toUpperCase());
@@ -60,6 +62,10 @@ describe.runIf(browserAvailable())("browser worker", () => {
     hub = await spawnHub(db, ["--port", String(port)]);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
+    page.on("pageerror", (e) => consoleErrors.push(e.message));
     await page.goto(hub.url(`/worker?payout=${payout}&start=1`));
   }, 60_000);
 
@@ -78,6 +84,7 @@ describe.runIf(browserAvailable())("browser worker", () => {
     // The only worker of the period holds all of it.
     expect(await figure("share").textContent()).toBe("100.0%");
     expect(await page.locator(".log .error").count()).toBe(0);
+    expect(consoleErrors).toEqual([]);
     await page.screenshot({
       path: join(import.meta.dirname, "../../docs/images/worker.png"),
       fullPage: true,
