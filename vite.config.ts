@@ -10,13 +10,20 @@ export default defineConfig({
   root: web,
   base: "/",
   plugins: [preact()],
+  // The browser worker's session and search threads are module workers (a session starts its own).
+  worker: { format: "es" },
   build: {
     outDir: fileURLToPath(new URL("./dist/web", import.meta.url)),
     emptyOutDir: true,
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     rollupOptions: {
-      input: { dashboard: `${web}/index.html`, worker: `${web}/worker/index.html` },
+      // bench/ is for `dpow bench --only browser` (src/bench/browser.ts); the hub does not serve it.
+      input: {
+        dashboard: `${web}/index.html`,
+        worker: `${web}/worker/index.html`,
+        bench: `${web}/bench/index.html`,
+      },
     },
   },
 });

@@ -71,7 +71,7 @@ async function startWorker(index: number, options: SwarmOptions, holds: HoldTime
     password: options.password,
     clientId: `bench-worker-${index}-${process.pid}`,
   });
-  // The subscriptions of a real worker taking on-demand work (see worker/worker.ts).
+  // The subscriptions of a real worker taking on-demand work (see protocol/worker-session.ts).
   await client.subscribe({
     [topics.work("ondemand")]: 1,
     [topics.cancel("ondemand")]: 1,

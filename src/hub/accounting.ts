@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { topics } from "../protocol/topics.js";
+import type { PeriodShares } from "./period-shares.js";
 import type { Broker, CachedWork, Job, Ledger } from "./ports.js";
 
 /**
@@ -12,6 +13,8 @@ export class Accounting {
     private readonly ledger: Ledger,
     private readonly broker: Broker,
     private readonly logger: Logger,
+    /** Each worker's share of the payout period, sent with its counters when known. */
+    private readonly shares?: PeriodShares,
   ) {}
 
   /**
@@ -30,7 +33,14 @@ export class Accounting {
       at: Date.now(),
     });
     if (!recorded) return;
-    const payload = JSON.stringify({ ...counters, block_rewarded: job.hash });
+    this.shares?.add(worker, job.difficulty);
+    const share = this.shares?.share(worker);
+    // `share` is this hub's addition (README, compatibility): original clients ignore the field.
+    const payload = JSON.stringify({
+      ...counters,
+      block_rewarded: job.hash,
+      ...(share !== undefined && { share }),
+    });
     this.publish(topics.client(replyTo), payload);
   }
 

@@ -5,7 +5,8 @@ import { type DashboardSettings, type DashboardStores, startDashboard } from "./
 import type { DifficultyPolicy } from "./difficulty-policy.js";
 import { HttpFront, type HttpFrontSettings } from "./http-front.js";
 import { HubMetrics } from "./metrics.js";
-import type { Broker, Coordinator, Ledger } from "./ports.js";
+import { PeriodShares } from "./period-shares.js";
+import type { Broker, Coordinator, Ledger, PayoutPeriod } from "./ports.js";
 import type { PrecacheContext, RunningPrecache } from "./precache/index.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ServiceApi } from "./service-api.js";
@@ -46,6 +47,8 @@ export interface HubOptions {
   workPeer?: WorkPeerSettings;
   /** The dashboard's public JSON, live feed and history (`/api/v1/`); off (404) without it. */
   dashboard?: DashboardSettings & DashboardStores;
+  /** The payout period, for each worker's share in its `client/` messages; no share without it. */
+  payoutPeriod?: PayoutPeriod;
 }
 
 export interface Hub {
@@ -72,7 +75,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   });
   const counters = new ServiceCounters(ledger);
   const penalties = new WorkerPenalties(options.penalties ?? DEFAULT_PENALTIES);
-  const accounting = new Accounting(ledger, broker.broker, logger);
+  const shares = options.payoutPeriod && new PeriodShares(options.payoutPeriod, logger);
+  await shares?.start();
+  const accounting = new Accounting(ledger, broker.broker, logger, shares);
   flow = new WorkFlow(broker.broker, coordinator, accounting, penalties, metrics, logger, {
     jobGraceMs: options.jobGraceMs ?? 10_000,
     minDifficulty: policy.receive,
@@ -148,6 +153,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     workPeer?.stopAccepting();
     announcements.stop();
     const dashboardClosed = dashboard?.close();
+    shares?.stop();
     precache?.close();
     const drained = Promise.all([front.drain(), workPeer?.drain()]);
     const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2000).unref());

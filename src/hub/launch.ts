@@ -58,8 +58,9 @@ export interface ServerConfig {
   /** The dashboard's history and live feed (`/api/v1/`); off without it. */
   dashboard?: DashboardSettings;
   /**
-   * Opens the payout period the dashboard shows (the payouts module's, handed in by the CLI: the
-   * hub does not depend on payouts); without it the dashboard shows no period or payout.
+   * Opens the payout period (the payouts module's, handed in by the CLI: the hub does not depend on
+   * payouts), which the dashboard shows and each worker's share in its `client/` messages comes
+   * from; without it there is neither.
    */
   openPayoutPeriod?: (where: LedgerLocation) => Promise<PayoutPeriod>;
   logger: Logger;
@@ -124,9 +125,14 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     closers.push(() => ledger.close());
     const { coordinator, precache } = await openCoordinator(config);
     closers.push(() => coordinator.close());
+    // An in-memory ledger has no payouts: no period to show or to share out.
+    const inMemory = config.postgresUrl === undefined && config.db === ":memory:";
+    const payoutPeriod = inMemory ? undefined : await config.openPayoutPeriod?.(config);
+    if (payoutPeriod) closers.push(() => payoutPeriod.close());
     const { hubBroker, mqttPort, close: closeBroker } = await openBroker(config);
     closers.push(closeBroker);
-    const dashboard = config.dashboard && (await openDashboardStores(config, config.dashboard, closers));
+    const dashboard =
+      config.dashboard && (await openDashboardStores(config, config.dashboard, payoutPeriod, closers));
     const hub = await startHub({
       port: config.port,
       host: config.host,
@@ -140,6 +146,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       precache,
       penalties: config.penalties,
       dashboard,
+      payoutPeriod,
     }).catch((err: NodeJS.ErrnoException) => {
       if (err instanceof WorkPeerListenError && err.code === "EADDRINUSE")
         throw new PortTakenError("work-peer", err.port);
@@ -157,17 +164,15 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
   }
 }
 
-/** The rollup store and payout period beside the ledger; an in-memory ledger has no payouts to show. */
+/** The rollup store beside the ledger, and the payout period the dashboard shows. */
 async function openDashboardStores(
   config: ServerConfig,
   settings: DashboardSettings,
+  period: PayoutPeriod | undefined,
   closers: Array<() => Promise<void>>,
 ) {
   const rollups = await openRollupStore(config);
   closers.push(() => rollups.close());
-  const inMemory = config.postgresUrl === undefined && config.db === ":memory:";
-  const period = inMemory ? undefined : await config.openPayoutPeriod?.(config);
-  if (period) closers.push(() => period.close());
   return { ...settings, rollups, period };
 }
 

@@ -228,9 +228,10 @@ export interface PeriodWork extends WorkCounters {
 }
 
 /**
- * What the dashboard shows of payouts: the work each worker did since its last completed payout,
- * and the last payout made. Implemented by the payouts module over its store (payouts depend on
- * the hub, not the other way round); reads only.
+ * The current payout period: the work each worker did since its last completed payout, weighted
+ * as the payout plan weighs it, and the last payout made. The dashboard shows it and each worker's
+ * share in its `client/` messages comes from it. Implemented by the payouts module over its store
+ * (payouts depend on the hub, not the other way round); reads only.
  */
 export interface PayoutPeriod {
   workers(): Promise<PeriodWork[]>;

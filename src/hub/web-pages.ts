@@ -60,8 +60,11 @@ const PAGES: Record<string, string> = {
 
 export class WebPages {
   private readonly files = new Map<string, WebFile>();
+  private readonly pages: Record<string, string>;
 
-  constructor(dir: string = WEB_BUILD_DIR) {
+  /** `extraPages` adds URL paths beyond the hub's own (the browser bench serves its page so). */
+  constructor(dir: string = WEB_BUILD_DIR, extraPages: Record<string, string> = {}) {
+    this.pages = { ...PAGES, ...extraPages };
     if (!existsSync(dir)) return;
     for (const file of listFiles(dir)) {
       const name = relative(dir, file).split(sep).join("/");
@@ -92,7 +95,7 @@ export class WebPages {
   /** Answers a GET or HEAD for a page or an asset; false when the path is none of them. */
   serve(path: string, req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
-    const page = PAGES[path];
+    const page = this.pages[path];
     const name = page ?? (path.startsWith("/assets/") ? path.slice(1) : undefined);
     if (name === undefined) return false;
     const file = this.files.get(name);

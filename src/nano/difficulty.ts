@@ -47,3 +47,15 @@ function exactFraction(x: number): [bigint, bigint] {
   const shift = (exponent === 0 ? 1 : exponent) - 1075;
   return shift >= 0 ? [mantissa << BigInt(shift), 1n] : [mantissa, 1n << BigInt(-shift)];
 }
+
+/** Fixed-point scale of a win's weight: weight 1.0 (a win at the send threshold) = 2^32 units. */
+export const WEIGHT_UNIT = 1n << 32n;
+
+/**
+ * A win's weight: its difficulty multiplier relative to the send threshold (fffffff800000000),
+ * i.e. how many send-threshold works it is worth on average. A receive-threshold win weighs 1/64,
+ * a 2x win weighs 2. Exact integer arithmetic (floored to 2^-32) so plans are reproducible.
+ */
+export function winWeight(difficulty: bigint): bigint {
+  return ((TWO_64 - SEND_THRESHOLD) * WEIGHT_UNIT) / (TWO_64 - difficulty);
+}

@@ -1,3 +1,4 @@
+import { bytesToHex as nobleBytesToHex, hexToBytes as nobleHexToBytes } from "@noble/hashes/utils.js";
 import { NanoInputError, quoted } from "./errors.js";
 
 const HEX = /^[0-9a-fA-F]*$/;
@@ -11,11 +12,12 @@ export function hexToBytes(text: unknown, bytes: number, what: string): Uint8Arr
       `${what} must be exactly ${bytes * 2} hex digits (0-9, a-f), got ${quoted(text)}`,
     );
   }
-  return Buffer.from(text, "hex");
+  return nobleHexToBytes(text);
 }
 
+/** Lower-case hex; the same in Node and in a browser (nano/ runs in both). */
 export function bytesToHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+  return nobleBytesToHex(bytes);
 }
 
 /** A 32-byte block hash or root, 64 hex digits. */

@@ -20,10 +20,24 @@ const LAST_PAYOUT = `SELECT p.completed_at AS at, i.amount AS amount FROM payout
   WHERE p.id = (SELECT id FROM payout_plans WHERE status = 'complete' ORDER BY completed_at DESC, id DESC LIMIT 1)`;
 
 class SqlPayoutPeriod implements PayoutPeriod {
-  constructor(private readonly sql: SqlEngine) {}
+  private opened: Promise<SqlEngine> | undefined;
+
+  constructor(private readonly open: () => Promise<SqlEngine>) {}
+
+  /**
+   * The connection, opened on first use and again after a failure: replicas starting at once race
+   * to create the payout tables, and a share on a page is not worth a hub that fails to start.
+   */
+  private sql(): Promise<SqlEngine> {
+    this.opened ??= this.open().catch((err: unknown) => {
+      this.opened = undefined;
+      throw err;
+    });
+    return this.opened;
+  }
 
   async workers() {
-    const rows = await this.sql.all<WinGroupRow>(PERIOD);
+    const rows = await (await this.sql()).all<WinGroupRow>(PERIOD);
     const groups = rows.map((row) => ({ ...row, n: Number(row.n), unpaid: Number(row.unpaid) }));
     return unpaidFromGroups(0, groups).workers.map((w) => ({
       worker: w.worker,
@@ -34,7 +48,7 @@ class SqlPayoutPeriod implements PayoutPeriod {
   }
 
   async lastPayout() {
-    const rows = await this.sql.all<{ at: number | string; amount: string }>(LAST_PAYOUT);
+    const rows = await (await this.sql()).all<{ at: number | string; amount: string }>(LAST_PAYOUT);
     const first = rows[0];
     if (!first) return undefined;
     return {
@@ -44,20 +58,25 @@ class SqlPayoutPeriod implements PayoutPeriod {
     };
   }
 
-  close(): Promise<void> {
-    return this.sql.close();
+  async close(): Promise<void> {
+    await (await this.opened?.catch(() => undefined))?.close();
   }
 }
 
 /**
- * Opens the period on the hub's ledger (the SQLite file, or PostgreSQL when a URL is given). The
- * payout store is opened once first: it creates the payouts tables where no payout ran yet.
+ * The period on the hub's ledger (the SQLite file, or PostgreSQL when a URL is given). The payout
+ * store is opened once first: it creates the payouts tables where no payout ran yet.
  */
-export async function openPayoutPeriod(where: { db: string; postgresUrl?: string }): Promise<PayoutPeriod> {
-  if (where.postgresUrl !== undefined) {
-    await (await PostgresPayoutStore.connect(where.postgresUrl)).close();
-    return new SqlPayoutPeriod(postgresEngine(await openPostgresPool(where.postgresUrl, 1)));
-  }
-  await new SqlitePayoutStore(where.db).close();
-  return new SqlPayoutPeriod(sqliteEngine(openSqlite(where.db, "normal")));
+export function openPayoutPeriod(where: { db: string; postgresUrl?: string }): Promise<PayoutPeriod> {
+  const { postgresUrl } = where;
+  return Promise.resolve(
+    new SqlPayoutPeriod(async () => {
+      if (postgresUrl !== undefined) {
+        await (await PostgresPayoutStore.connect(postgresUrl)).close();
+        return postgresEngine(await openPostgresPool(postgresUrl, 1));
+      }
+      await new SqlitePayoutStore(where.db).close();
+      return sqliteEngine(openSqlite(where.db, "normal"));
+    }),
+  );
 }

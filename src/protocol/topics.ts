@@ -54,11 +54,17 @@ export const MAX_PAYLOAD_BYTES = 256;
  */
 const TOPIC_SAFE_ADDRESS = /^[A-Za-z0-9_]{1,100}$/;
 
+/**
+ * Payloads are bytes from the broker (a Buffer in Node, a Uint8Array in a browser), decoded as
+ * Buffer#toString does: a leading byte-order mark is kept (and so refused), not silently dropped.
+ */
+export const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
 export function formatWorkPayload(work: WorkPayload): string {
   return `${canonicalHash(work.hash)},${formatU64(work.difficulty)}`;
 }
 
-export function parseWorkPayload(payload: Buffer | string): Parsed<WorkPayload> {
+export function parseWorkPayload(payload: Uint8Array | string): Parsed<WorkPayload> {
   return parseFields(payload, 2, ([hash, difficulty]) => ({
     hash: canonicalHash(hash),
     difficulty: parseU64(difficulty, "difficulty"),
@@ -69,7 +75,7 @@ export function formatResultPayload(result: Omit<ResultPayload, "addressError">)
   return `${canonicalHash(result.hash)},${formatU64(result.work)},${result.address}`;
 }
 
-export function parseResultPayload(payload: Buffer | string): Parsed<ResultPayload> {
+export function parseResultPayload(payload: Uint8Array | string): Parsed<ResultPayload> {
   return parseFields(payload, 3, ([hash, work, address]) => {
     if (!TOPIC_SAFE_ADDRESS.test(address ?? "")) {
       throw new NanoInputError("payout address must be 1 to 100 letters, digits or underscores");
@@ -87,7 +93,7 @@ export function formatCancelPayload(hash: string): string {
   return canonicalHash(hash);
 }
 
-export function parseCancelPayload(payload: Buffer | string): Parsed<string> {
+export function parseCancelPayload(payload: Uint8Array | string): Parsed<string> {
   return parseFields(payload, 1, ([hash]) => canonicalHash(hash));
 }
 
@@ -96,14 +102,14 @@ function canonicalHash(hash: unknown): string {
 }
 
 function parseFields<T>(
-  payload: Buffer | string,
+  payload: Uint8Array | string,
   count: number,
   build: (fields: (string | undefined)[]) => T,
 ): Parsed<T> {
   if (payload.length > MAX_PAYLOAD_BYTES) {
     return { ok: false, error: `payload is longer than ${MAX_PAYLOAD_BYTES} bytes` };
   }
-  const fields = (typeof payload === "string" ? payload : payload.toString("utf8")).split(",");
+  const fields = (typeof payload === "string" ? payload : utf8.decode(payload)).split(",");
   if (fields.length !== count) {
     return { ok: false, error: `expected ${count} comma-separated field(s), got ${fields.length}` };
   }

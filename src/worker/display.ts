@@ -4,8 +4,8 @@
  */
 import { pino } from "pino";
 import { formatU64 } from "../nano/hex.js";
-import { formatDuration, formatHashRate } from "./format.js";
-import type { WorkerLog, WorkerStatus } from "./worker.js";
+import { formatDuration, formatHashRate, formatShare } from "../protocol/format.js";
+import type { WorkerLog, WorkerStatus } from "../protocol/worker-session.js";
 
 /** The one-line summary shown at the bottom of a terminal. */
 export function formatStatusLine(status: WorkerStatus, now: number): string {
@@ -25,6 +25,7 @@ export function formatStatusLine(status: WorkerStatus, now: number): string {
   if (status.failed > 0) parts.push(`failed ${status.failed}`);
   if (status.credits)
     parts.push(`credits ${status.credits.ondemand} on-demand/${status.credits.precache} precache`);
+  if (status.share !== null) parts.push(`share ${formatShare(status.share)}`);
   if (status.lastReward) parts.push(`last reward ${formatDuration((now - status.lastReward.at) / 1000)} ago`);
   parts.push(`queue ${status.queued}`);
   parts.push(

@@ -6,7 +6,7 @@
  *   ...
  *   await worker.stop(); // aborts the running job, disconnects, closes the backend
  */
-export { type BenchmarkResult, benchmark, expectedSeconds } from "./benchmark.js";
+export { type BenchmarkResult, benchmark, expectedSeconds } from "../pow/benchmark.js";
 export {
   type RunningWorker,
   startWorker,
@@ -14,4 +14,4 @@ export {
   type WorkerLog,
   type WorkerOptions,
   type WorkerStatus,
-} from "./worker.js";
+} from "../protocol/worker-session.js";

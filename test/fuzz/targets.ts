@@ -24,6 +24,7 @@ import {
 import { SEND_THRESHOLD, toMultiplier } from "../../src/nano/difficulty.js";
 import { formatU64 } from "../../src/nano/hex.js";
 import { parseRpc, RpcRequestError } from "../../src/pow/work-server/rpc.js";
+import { parseFeedback } from "../../src/protocol/feedback.js";
 import {
   MAX_ID_CHARS,
   MAX_REQUEST_BYTES,
@@ -36,7 +37,6 @@ import {
   parseResultPayload,
   parseWorkPayload,
 } from "../../src/protocol/topics.js";
-import { parseFeedback } from "../../src/worker/feedback.js";
 import { csv, field, hex, mutated, nearHex, object, wrongJson } from "./grammar.js";
 
 export interface FuzzTarget {
@@ -815,7 +815,7 @@ const feedbackError = field(
 );
 const workerFeedback: FuzzTarget = {
   name: "worker-feedback",
-  parser: "src/worker/feedback.ts parseFeedback (client/ADDRESS messages a worker reads)",
+  parser: "src/protocol/feedback.ts parseFeedback (client/ADDRESS messages a worker reads)",
   input: fc
     .constantFrom(4, 1)
     .chain((odd) =>

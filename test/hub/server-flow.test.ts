@@ -102,7 +102,10 @@ describe("dpow server: on-demand work with real MQTT workers", () => {
     await w.publishResult(hash, solve(hash, job.difficulty));
     expect((await answer).json.id).toBe("x");
     const feedback = await w.waitForFeedback("reward", (f) => f.block_rewarded === hash);
-    expect(feedback).toEqual({ precache: 0, ondemand: 1, block_rewarded: hash });
+    // `share` (this hub's addition): the worker's part of the payout period, other tests' wins included.
+    expect(feedback).toEqual({ precache: 0, ondemand: 1, block_rewarded: hash, share: expect.any(Number) });
+    expect(feedback.share as number).toBeGreaterThan(0);
+    expect(feedback.share as number).toBeLessThanOrEqual(1);
     await w.waitForCancel(hash);
   });
 

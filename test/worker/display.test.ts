@@ -1,11 +1,11 @@
 import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { SEND_THRESHOLD } from "../../src/nano/index.js";
+import { benchmark, expectedSeconds } from "../../src/pow/benchmark.js";
 import { createBackend } from "../../src/pow/create-backend.js";
-import { benchmark, expectedSeconds, hubDifficultyNote } from "../../src/worker/benchmark.js";
+import { parseFeedback } from "../../src/protocol/feedback.js";
+import { formatDuration, formatHashRate, hubDifficultyNote } from "../../src/protocol/format.js";
 import { formatStatusLine, StatusLine } from "../../src/worker/display.js";
-import { parseFeedback } from "../../src/worker/feedback.js";
-import { formatDuration, formatHashRate } from "../../src/worker/format.js";
 import type { WorkerStatus } from "../../src/worker/index.js";
 
 const idle: WorkerStatus = {
@@ -18,6 +18,8 @@ const idle: WorkerStatus = {
   cancelled: 0,
   failed: 0,
   credits: null,
+  share: null,
+  hubError: null,
   lastReward: null,
   hashRate: null,
   hubDifficulty: null,
@@ -45,12 +47,13 @@ describe("what a volunteer sees", () => {
       accepted: 4,
       cancelled: 1,
       credits: { precache: 1, ondemand: 3 },
+      share: 0.0425,
       lastReward: { hash: "00".repeat(32), at: now - 12_000 },
       hashRate: 25_300_000,
       hubDifficulty: 0xfffffe0000000000n,
     };
     expect(formatStatusLine(busy, now)).toBe(
-      "hub online | ~25.3 MH/s | done 5 | accepted 4 | cancelled 1 | credits 3 on-demand/1 precache | last reward 12 s ago | queue 2 | working on ABCDEF12… (ondemand) | difficulty fffffe0000000000",
+      "hub online | ~25.3 MH/s | done 5 | accepted 4 | cancelled 1 | credits 3 on-demand/1 precache | share 4.25% | last reward 12 s ago | queue 2 | working on ABCDEF12… (ondemand) | difficulty fffffe0000000000",
     );
     expect(formatStatusLine({ ...idle, hubOnline: false }, now)).toMatch(
       /^hub OFFLINE \(no heartbeat\) \| rate \?/,
@@ -93,6 +96,8 @@ describe("what a volunteer sees", () => {
     expect(read({ precache: 3, ondemand: 4, snapshot_precache: 1, snapshot_ondemand: 2 })).toMatchObject({
       snapshot: { precache: 1, ondemand: 2 },
     });
+    expect(read({ precache: 3, ondemand: 4, share: 0.25 })).toMatchObject({ share: 0.25 });
+    expect(read({ precache: 3, ondemand: 4, share: 1.5 }).kind).toBe("invalid");
     expect(read({ error: "Work below difficulty" })).toEqual({
       kind: "error",
       error: "Work below difficulty",

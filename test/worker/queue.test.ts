@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { JobQueue, type QueuedJob } from "../../src/protocol/job-queue.js";
 import type { WorkType } from "../../src/protocol/topics.js";
-import { JobQueue, type QueuedJob } from "../../src/worker/queue.js";
 
 const hashArb = fc.integer({ min: 0, max: 15 }).map((n) => n.toString(16).toUpperCase().repeat(64));
 const typeArb = fc.constantFrom<WorkType>("precache", "ondemand");

@@ -8,8 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
 import { formatU64, U64_MAX } from "../../src/nano/index.js";
 import { createBackend } from "../../src/pow/create-backend.js";
+import { DIFFICULTIES_ANNOUNCED } from "../../src/protocol/worker-session.js";
 import { type RunningWorker, startWorker, type WorkerOptions } from "../../src/worker/index.js";
-import { DIFFICULTIES_ANNOUNCED } from "../../src/worker/worker.js";
 import { type RunningMosquitto, startMosquitto } from "../broker/mosquitto.js";
 import { freePort } from "../helpers/ports.js";
 import { serviceAvailable } from "../helpers/services.js";

@@ -108,6 +108,7 @@ async function start(opts: ServerOptions): Promise<void> {
     "",
     "Add a worker (from another terminal):",
     `  npx dpow worker --payout YOUR_NANO_ADDRESS --server mqtt://client:${opts.clientPassword === "client" ? "client" : "PASSWORD"}@${config.host}:${running.mqttPort}`,
+    `  or in a browser: ${http}/worker?payout=YOUR_NANO_ADDRESS&start=1${opts.clientPassword === "client" ? "" : "&password=PASSWORD"}`,
     "",
     "Stop with Ctrl-C.",
   ];

@@ -1,13 +1,18 @@
 import type { Command } from "commander";
 import { addressError } from "../../nano/account.js";
 import { RECEIVE_THRESHOLD, SEND_THRESHOLD } from "../../nano/difficulty.js";
+import { benchmark, expectedSeconds } from "../../pow/benchmark.js";
 import { createBackend } from "../../pow/create-backend.js";
 import { ENGINES, type Engine } from "../../pow/kernel.js";
-import { benchmark, expectedSeconds } from "../../worker/benchmark.js";
+import { formatDuration, formatHashRate } from "../../protocol/format.js";
+import {
+  type RunningWorker,
+  startWorker,
+  type WorkChoice,
+  type WorkerLog,
+} from "../../protocol/worker-session.js";
 import { stableClientId } from "../../worker/client-id.js";
 import { formatStatusLine, jsonLog, plainLog, StatusLine } from "../../worker/display.js";
-import { formatDuration, formatHashRate } from "../../worker/format.js";
-import { type RunningWorker, startWorker, type WorkChoice, type WorkerLog } from "../../worker/worker.js";
 import { action, UsageError } from "../output.js";
 import { parseThreads } from "./work.js";
 

@@ -305,7 +305,7 @@ function search(flavour: WasmFlavour, program: Program): FunctionBody {
   return f;
 }
 
-export function kernelModuleBytes(flavour: WasmFlavour): Uint8Array {
+export function kernelModuleBytes(flavour: WasmFlavour): Uint8Array<ArrayBuffer> {
   const body = search(flavour, workHashProgram());
   return writeModule({ params: ["i64", "i32", "i64"], results: ["i32"] }, [{ name: "search", body }]);
 }

@@ -160,7 +160,7 @@ function name(text: string): number[] {
 export function writeModule(
   signature: { params: ValType[]; results: ValType[] },
   functions: { name: string; body: FunctionBody }[],
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const type = [
     0x60,
     ...vector(signature.params.map((t) => [TYPE_CODE[t]])),

@@ -5,11 +5,8 @@
  * until one job takes a noticeable share of the budget, so per-job overhead (thread hand-off, an
  * HTTP round trip to a GPU server) does not dominate the measurement.
  */
-import { randomBytes } from "node:crypto";
 import { expectedHashes, fromMultiplier } from "../nano/difficulty.js";
-import { formatU64 } from "../nano/hex.js";
-import type { WorkBackend } from "../pow/backend.js";
-import { formatDuration, formatHashRate } from "./format.js";
+import type { WorkBackend } from "./backend.js";
 
 export interface BenchmarkResult {
   /** Estimated hashes per second. */
@@ -32,7 +29,7 @@ export async function benchmark(backend: WorkBackend, durationMs: number): Promi
   const solve = async (hashes: number) => {
     // Expected hashes of threshold 0 is 1, so "multiplier N over 0" expects N hashes.
     const started = performance.now();
-    await backend.generate(randomBytes(32), fromMultiplier(hashes, 0n));
+    await backend.generate(crypto.getRandomValues(new Uint8Array(32)), fromMultiplier(hashes, 0n));
     return (performance.now() - started) / 1000;
   };
   // Warm-up, not counted: the first job also pays for starting threads and compiling kernels.
@@ -56,16 +53,4 @@ export async function benchmark(backend: WorkBackend, durationMs: number): Promi
 /** Expected seconds per job at `threshold` for a backend hashing at `hashRate`. */
 export function expectedSeconds(threshold: bigint, hashRate: number): number {
   return expectedHashes(threshold) / hashRate;
-}
-
-/**
- * The line a volunteer reads when the hub's first job at `difficulty` arrives: the start-up line
- * can only speak of the live thresholds, since the hub's difficulty is known once it sends a job.
- */
-export function hubDifficultyNote(difficulty: bigint, hashRate: number | null): string {
-  const hub = `hub difficulty ${formatU64(difficulty)}`;
-  if (hashRate === null)
-    return `${hub}: expected time per job unknown until this backend's speed is measured`;
-  const seconds = formatDuration(expectedSeconds(difficulty, hashRate));
-  return `${hub}: expected ~${seconds} per job at ~${formatHashRate(hashRate)}`;
 }

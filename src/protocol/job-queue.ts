@@ -16,7 +16,7 @@
  * - On-demand jobs expire: no service waits longer than the longest request timeout, so older ones
  *   are dropped unsolved rather than worked on for nobody (e.g. after the hub restarted).
  */
-import type { WorkType } from "../protocol/topics.js";
+import type { WorkType } from "./topics.js";
 
 /** A job as this worker received it from the hub, waiting in (or taken from) the queue. */
 export interface QueuedJob {

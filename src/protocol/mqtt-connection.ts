@@ -23,7 +23,7 @@ export interface ConnectionHandlers {
   connected(problem?: string): void;
   /** The connection dropped or could not be made; the next attempt is in `retryInMs`. */
   disconnected(reason: string, retryInMs: number): void;
-  message(topic: string, payload: Buffer): void;
+  message(topic: string, payload: Uint8Array): void;
 }
 
 export interface ConnectionOptions {
@@ -52,7 +52,7 @@ export function openConnection(options: ConnectionOptions): Connection {
   });
   let attempt = 0;
   let lastError = "";
-  let retryTimer: NodeJS.Timeout | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let closing = false;
 
   client.on("connect", () => {

@@ -4,6 +4,7 @@
  * parsed with a schema and anything unexpected is reported rather than trusted.
  */
 import { z } from "zod";
+import { utf8 } from "./topics.js";
 
 /**
  * A counter: a whole number, or its decimal digits as a string. Not z.coerce, which would read
@@ -22,6 +23,8 @@ const feedbackSchema = z.union([
     snapshot_precache: count.optional(),
     snapshot_ondemand: count.optional(),
     block_rewarded: z.string().regex(HASH, "block_rewarded must be a block hash (64 hex digits)").optional(),
+    /** This hub's addition: the address's share of the current payout period, 0..1. */
+    share: z.number().min(0).max(1).optional(),
   }),
 ]);
 
@@ -34,15 +37,17 @@ export type Feedback =
       /** The counters at the last payout, when the hub sends them. */
       snapshot?: { precache: number; ondemand: number };
       blockRewarded?: string;
+      /** The address's share of the current payout period's weighted work (0..1), when the hub says. */
+      share?: number;
     };
 
 const MAX_FEEDBACK_BYTES = 4096;
 
-export function parseFeedback(payload: Buffer): Feedback | { kind: "invalid"; reason: string } {
+export function parseFeedback(payload: Uint8Array): Feedback | { kind: "invalid"; reason: string } {
   if (payload.length > MAX_FEEDBACK_BYTES) return { kind: "invalid", reason: "message too long" };
   let json: unknown;
   try {
-    json = JSON.parse(payload.toString("utf8"));
+    json = JSON.parse(utf8.decode(payload));
   } catch {
     return { kind: "invalid", reason: "not JSON" };
   }
@@ -60,5 +65,6 @@ export function parseFeedback(payload: Buffer): Feedback | { kind: "invalid"; re
     ondemand: value.ondemand,
     ...(snapshot ? { snapshot } : {}),
     ...(value.block_rewarded ? { blockRewarded: value.block_rewarded.toUpperCase() } : {}),
+    ...(value.share !== undefined ? { share: value.share } : {}),
   };
 }

@@ -4,14 +4,24 @@
  * it reconnects forever, pauses while the hub's heartbeat is missing, and turns backend failures
  * into retries with backoff instead of crashes.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { blake2b } from "@noble/hashes/blake2.js";
 import { addressError } from "../nano/account.js";
 import { expectedHashes } from "../nano/difficulty.js";
 import { NanoInputError } from "../nano/errors.js";
-import { formatU64, parseHash } from "../nano/hex.js";
+import { bytesToHex, formatU64, parseHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import type { WorkBackend } from "../pow/backend.js";
-import { redactUrl } from "../protocol/redact-url.js";
+import { parseFeedback } from "./feedback.js";
+import { formatDuration, hubDifficultyNote } from "./format.js";
+import { JobQueue, type QueuedJob } from "./job-queue.js";
+import {
+  type Connection,
+  DEFAULT_RECONNECT,
+  openConnection,
+  type ReconnectPolicy,
+  reconnectDelay,
+} from "./mqtt-connection.js";
+import { redactUrl } from "./redact-url.js";
 import {
   formatResultPayload,
   parseCancelPayload,
@@ -19,18 +29,7 @@ import {
   topics,
   type WorkType,
   workTypeOf,
-} from "../protocol/topics.js";
-import { hubDifficultyNote } from "./benchmark.js";
-import {
-  type Connection,
-  DEFAULT_RECONNECT,
-  openConnection,
-  type ReconnectPolicy,
-  reconnectDelay,
-} from "./connection.js";
-import { parseFeedback } from "./feedback.js";
-import { formatDuration } from "./format.js";
-import { JobQueue, type QueuedJob } from "./queue.js";
+} from "./topics.js";
 
 export type WorkChoice = "any" | WorkType;
 
@@ -85,6 +84,10 @@ export interface WorkerStatus {
   failed: number;
   /** The hub's latest counters for this payout address. */
   credits: { precache: number; ondemand: number } | null;
+  /** This address's share of the current payout period (0..1), from the hub's latest counters. */
+  share: number | null;
+  /** The hub's latest error about this address's results (e.g. an invalid payout address). */
+  hubError: { message: string; at: number } | null;
   lastReward: { hash: string; at: number } | null;
   /** Hashes per second: measured on solved jobs, or the initial estimate until then. */
   hashRate: number | null;
@@ -114,8 +117,8 @@ const silentLog: WorkerLog = { info: () => {}, warn: () => {}, error: () => {} }
 const short = (hash: string) => `${hash.slice(0, 10)}…`;
 
 function defaultClientId(payout: string): string {
-  const digest = createHash("sha256").update(payout).digest("hex").slice(0, 8);
-  return `dpow-worker-${digest}-${randomBytes(3).toString("hex")}`;
+  const digest = bytesToHex(blake2b(new TextEncoder().encode(payout), { dkLen: 4 }));
+  return `dpow-worker-${digest}-${bytesToHex(crypto.getRandomValues(new Uint8Array(3)))}`;
 }
 
 /** Subscriptions for a work choice (DESIGN 3.1: `work/#` + `cancel/#` for any, else one type). */
@@ -139,8 +142,8 @@ class Worker implements RunningWorker {
   private readonly queue: JobQueue;
   private readonly connection: Connection;
   private readonly listeners = new Set<(status: WorkerStatus) => void>();
-  private readonly watchdog: NodeJS.Timeout;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly watchdog: ReturnType<typeof setInterval>;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly heartbeatTimeoutMs: number;
   private readonly backendRetry: ReconnectPolicy;
   private readonly maxAttempts: number;
@@ -156,6 +159,8 @@ class Worker implements RunningWorker {
   private stopping: Promise<void> | undefined;
   private counters = { done: 0, accepted: 0, cancelled: 0, failed: 0 };
   private credits: WorkerStatus["credits"] = null;
+  private share: number | null = null;
+  private hubError: WorkerStatus["hubError"] = null;
   private lastReward: WorkerStatus["lastReward"] = null;
   private solved = { hashes: 0, seconds: 0 };
   private readonly initialHashRate: number | null;
@@ -219,6 +224,8 @@ class Worker implements RunningWorker {
       active: active ? { hash: active.hash, type: active.type } : null,
       ...this.counters,
       credits: this.credits ? { ...this.credits } : null,
+      share: this.share,
+      hubError: this.hubError ? { ...this.hubError } : null,
       lastReward: this.lastReward ? { ...this.lastReward } : null,
       hashRate: measured ?? this.initialHashRate,
       hubDifficulty: this.hubDifficulty,
@@ -250,7 +257,7 @@ class Worker implements RunningWorker {
     for (const listener of this.listeners) listener(status);
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Uint8Array): void {
     const type = workTypeOf(topic);
     if (topic === topics.heartbeat) this.onHeartbeat();
     else if (topic === topics.client(this.payout)) this.onFeedback(payload);
@@ -286,7 +293,7 @@ class Worker implements RunningWorker {
     this.changed();
   }
 
-  private onWork(type: WorkType, payload: Buffer): void {
+  private onWork(type: WorkType, payload: Uint8Array): void {
     const parsed = parseWorkPayload(payload);
     if (!parsed.ok) {
       this.log.warn({ topic: topics.work(type) }, `ignored a malformed job: ${parsed.error}`);
@@ -317,7 +324,7 @@ class Worker implements RunningWorker {
     this.log.info({ difficulty: formatU64(difficulty), hashRate }, hubDifficultyNote(difficulty, hashRate));
   }
 
-  private onCancel(type: WorkType, payload: Buffer): void {
+  private onCancel(type: WorkType, payload: Uint8Array): void {
     const parsed = parseCancelPayload(payload);
     if (!parsed.ok) return;
     const outcome = this.queue.cancel(parsed.value, type);
@@ -327,7 +334,7 @@ class Worker implements RunningWorker {
     this.changed();
   }
 
-  private onFeedback(payload: Buffer): void {
+  private onFeedback(payload: Uint8Array): void {
     const feedback = parseFeedback(payload);
     if (feedback.kind === "invalid") {
       this.log.warn({}, `ignored an unreadable message from the hub: ${feedback.reason}`);
@@ -335,9 +342,12 @@ class Worker implements RunningWorker {
     }
     if (feedback.kind === "error") {
       this.log.error({ error: feedback.error }, `the hub says: ${feedback.error}`);
+      this.hubError = { message: feedback.error, at: Date.now() };
+      this.changed();
       return;
     }
     this.credits = { precache: feedback.precache, ondemand: feedback.ondemand };
+    if (feedback.share !== undefined) this.share = feedback.share;
     const totals = `credits: ${feedback.ondemand} on-demand, ${feedback.precache} precache`;
     if (feedback.blockRewarded) {
       this.counters.accepted++;

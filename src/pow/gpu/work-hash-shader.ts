@@ -1,0 +1,153 @@
+/**
+ * The work hash (DESIGN 2: blake2b, 8-byte digest, over nonce || root) as shader source for GPUs,
+ * written for 32-bit integers only: WebGL2's GLSL ES 3.0 and WebGPU's WGSL have no 64-bit type, so
+ * each 64-bit word is a pair (x = low half, y = high half), added with a carry and rotated by
+ * swapping and shifting halves. The rounds are unrolled here with their message schedule resolved,
+ * so the shader indexes no arrays and skips the eleven message words that are zero (a 40-byte input).
+ * Both languages share one text: only declarations and the helpers differ.
+ */
+
+export type ShaderLanguage = "glsl" | "wgsl";
+
+const IV = [
+  0x6a09e667f3bcc908n,
+  0xbb67ae8584caa73bn,
+  0x3c6ef372fe94f82bn,
+  0xa54ff53a5f1d36f1n,
+  0x510e527fade682d1n,
+  0x9b05688c2b3e6c1fn,
+  0x1f83d9abfb41bd6bn,
+  0x5be0cd19137e2179n,
+] as const;
+
+const SIGMA = [
+  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+  [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
+  [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4],
+  [7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8],
+  [9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13],
+  [2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9],
+  [12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11],
+  [13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10],
+  [6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5],
+  [10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0],
+] as const;
+
+/** Parameter block: digest length 8, no key, fan-out 1, depth 1. */
+const H0 = IV[0] ^ 0x01010008n;
+/** Bytes hashed: 8 of nonce + 32 of root, all in the one (final) block. */
+const INPUT_BYTES = 40n;
+const U64 = (1n << 64n) - 1n;
+/** Message words that carry input (nonce, four root words); the other eleven are zero. */
+const MESSAGE_WORDS = 5;
+
+interface Dialect {
+  vec: string;
+  declare(name: string, value: string): string;
+  helpers: string;
+  signature: string;
+}
+
+const DIALECTS: Record<ShaderLanguage, Dialect> = {
+  glsl: {
+    vec: "uvec2",
+    declare: (name, value) => `uvec2 ${name} = ${value};`,
+    helpers: `
+uvec2 add64(uvec2 a, uvec2 b) {
+  uint lo = a.x + b.x;
+  return uvec2(lo, a.y + b.y + uint(lo < a.x));
+}
+uvec2 rotr64(uvec2 v, uint n) {
+  return uvec2((v.x >> n) | (v.y << (32u - n)), (v.y >> n) | (v.x << (32u - n)));
+}
+uvec2 rotl1(uvec2 v) {
+  return uvec2((v.x << 1u) | (v.y >> 31u), (v.y << 1u) | (v.x >> 31u));
+}
+bool reaches(uvec2 value, uvec2 threshold) {
+  return value.y > threshold.y || (value.y == threshold.y && value.x >= threshold.x);
+}`,
+    signature: "uvec2 workValue(uvec2 m0, uvec2 m1, uvec2 m2, uvec2 m3, uvec2 m4)",
+  },
+  wgsl: {
+    vec: "vec2<u32>",
+    declare: (name, value) => `var ${name}: vec2<u32> = ${value};`,
+    helpers: `
+fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  let lo = a.x + b.x;
+  return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+fn rotr64(v: vec2<u32>, n: u32) -> vec2<u32> {
+  return vec2<u32>((v.x >> n) | (v.y << (32u - n)), (v.y >> n) | (v.x << (32u - n)));
+}
+fn rotl1(v: vec2<u32>) -> vec2<u32> {
+  return vec2<u32>((v.x << 1u) | (v.y >> 31u), (v.y << 1u) | (v.x >> 31u));
+}
+fn reaches(value: vec2<u32>, threshold: vec2<u32>) -> bool {
+  return value.y > threshold.y || (value.y == threshold.y && value.x >= threshold.x);
+}`,
+    signature:
+      "fn workValue(m0: vec2<u32>, m1: vec2<u32>, m2: vec2<u32>, m3: vec2<u32>, m4: vec2<u32>) -> vec2<u32>",
+  },
+};
+
+function hex32(value: bigint): string {
+  return `0x${value.toString(16).padStart(8, "0")}u`;
+}
+
+/** A 64-bit constant as a pair literal, low half first. */
+function constant(dialect: Dialect, value: bigint): string {
+  return `${dialect.vec}(${hex32(value & 0xffffffffn)}, ${hex32(value >> 32n)})`;
+}
+
+/** One G mixing step on v[a], v[b], v[c], v[d] with message words x and y (skipped when zero). */
+function mix(a: number, b: number, c: number, d: number, x: number, y: number): string[] {
+  const withWord = (sum: string, word: number) => (word < MESSAGE_WORDS ? `add64(${sum}, m${word})` : sum);
+  return [
+    `v${a} = ${withWord(`add64(v${a}, v${b})`, x)};`,
+    `v${d} = (v${d} ^ v${a}).yx;`,
+    `v${c} = add64(v${c}, v${d});`,
+    `v${b} = rotr64(v${b} ^ v${c}, 24u);`,
+    `v${a} = ${withWord(`add64(v${a}, v${b})`, y)};`,
+    `v${d} = rotr64(v${d} ^ v${a}, 16u);`,
+    `v${c} = add64(v${c}, v${d});`,
+    `v${b} = rotl1(v${b} ^ v${c});`,
+  ];
+}
+
+/**
+ * Source of `workValue(m0..m4)`: the work value (as a pair) of nonce m0 for the root whose
+ * little-endian 64-bit words are m1..m4; and of `reaches(value, threshold)`, the unsigned compare.
+ */
+export function workHashSource(language: ShaderLanguage): string {
+  const dialect = DIALECTS[language];
+  const h = [H0, ...IV.slice(1)];
+  const start = [...h, IV[0], IV[1], IV[2], IV[3], IV[4] ^ INPUT_BYTES, IV[5], IV[6] ^ U64, IV[7]];
+  const body = start.map((value, i) => dialect.declare(`v${i}`, constant(dialect, value)));
+  for (let round = 0; round < 12; round++) {
+    const s = SIGMA[round % 10] as readonly number[];
+    const word = (i: number) => s[i] as number;
+    body.push(
+      ...mix(0, 4, 8, 12, word(0), word(1)),
+      ...mix(1, 5, 9, 13, word(2), word(3)),
+      ...mix(2, 6, 10, 14, word(4), word(5)),
+      ...mix(3, 7, 11, 15, word(6), word(7)),
+      ...mix(0, 5, 10, 15, word(8), word(9)),
+      ...mix(1, 6, 11, 12, word(10), word(11)),
+      ...mix(2, 7, 8, 13, word(12), word(13)),
+      ...mix(3, 4, 9, 14, word(14), word(15)),
+    );
+  }
+  body.push(`return ${constant(dialect, H0)} ^ v0 ^ v8;`);
+  return `${dialect.helpers}\n${dialect.signature} {\n  ${body.join("\n  ")}\n}\n`;
+}
+
+/** A u64 as the (low, high) u32 pair the shaders take. */
+export function u64Pair(value: bigint): [number, number] {
+  return [Number(value & 0xffffffffn), Number((value >> 32n) & 0xffffffffn)];
+}
+
+/** The root's four little-endian 64-bit words as eight u32s, low half first (m1..m4). */
+export function rootWords(root: Uint8Array): Uint32Array {
+  const view = new DataView(root.buffer, root.byteOffset, root.byteLength);
+  return Uint32Array.from({ length: 8 }, (_, i) => view.getUint32(i * 4, true));
+}
