@@ -16,6 +16,7 @@
  * - On-demand jobs expire: no service waits longer than the longest request timeout, so older ones
  *   are dropped unsolved rather than worked on for nobody (e.g. after the hub restarted).
  */
+import { CodedError } from "../errors.js";
 import type { WorkType } from "../protocol/topics.js";
 
 /** A job as this worker received it from the hub, waiting in (or taken from) the queue. */
@@ -68,7 +69,10 @@ export class JobQueue {
 
   constructor(options: QueueOptions) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1) {
-      throw new RangeError(`queue capacity must be a positive integer, got ${options.capacity}`);
+      throw new CodedError(
+        "DPOW_INVALID_OPTION",
+        `queue capacity must be a positive integer, got ${options.capacity}`,
+      );
     }
     this.capacity = options.capacity;
     this.recentCapacity = options.recentCapacity ?? 4096;
