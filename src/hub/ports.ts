@@ -132,7 +132,7 @@ export interface Win {
   at: number;
 }
 
-/** The DESIGN 3.1 `statistics` payload. */
+/** The `statistics` payload (docs/wire-protocol.md). */
 export interface Statistics {
   services: {
     public: Array<{ display: string; website: string } & WorkCounters>;

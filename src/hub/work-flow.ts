@@ -220,7 +220,7 @@ export class WorkFlow {
 
   /**
    * Publishes the cancel of `job`, then the job open for its hash now, if a newer one is. Workers
-   * cancel by hash alone (the payload is `HASH`, DESIGN 3.1), and a request may open a newer job
+   * cancel by hash alone (the payload is `HASH`, docs/wire-protocol.md), and a request may open a newer job
    * for the hash between the old one closing and its cancel going out (a request at a higher
    * difficulty just after precached work for the hash was won, say). That job's broadcast then
    * reached the workers before this cancel, which killed it too, and its service waited in vain.

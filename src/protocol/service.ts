@@ -1,5 +1,5 @@
 /**
- * The service API (DESIGN 3.2): the JSON a service sends to `POST /service/` or `/service_ws/`, and
+ * The service API (docs/service-api.md): the JSON a service sends to `POST /service/` or `/service_ws/`, and
  * what it gets back. Every field failure has its own message, written for the developer of the
  * service; unknown fields (such as `"action": "work_generate"` from RPC proxies) are ignored.
  */
@@ -18,7 +18,7 @@ const MAX_TIMEOUT_S = 30;
 
 /**
  * The original DPoW hub's error texts. Each of our messages begins with one where the original had
- * one, and may add our detail after ": ", so clients that match on them keep working (DESIGN 3.2).
+ * one, and may add our detail after ": ", so clients that match on them keep working (docs/service-api.md).
  */
 export const ORIGINAL = {
   incomplete: "Incorrect submission. Required information: user, api_key, hash",

@@ -8,7 +8,7 @@
  * - A job for a hash that is waiting, active or recently done at the same or a higher difficulty is
  *   a duplicate and ignored (MQTT QoS 1 and reconnects can deliver a message twice).
  * - The queue is bounded; when full it sheds the oldest precache job first.
- * - A cancel names only a hash (DESIGN 3.1), so its topic says which jobs it ends: `cancel/ondemand`
+ * - A cancel names only a hash (docs/wire-protocol.md), so its topic says which jobs it ends: `cancel/ondemand`
  *   ends every job for the hash (an on-demand job is opened above any precache job for it, so its
  *   work covers them), `cancel/precache` only precache ones (a service may be waiting on a newer
  *   on-demand job for the same hash). An active job once cancelled no longer makes a new offer for
@@ -31,7 +31,7 @@ export interface QueuedJob {
   attempts?: number;
 }
 
-/** The longest a service can wait for on-demand work (DESIGN 3.2: timeout 1..30 s). */
+/** The longest a service can wait for on-demand work (docs/service-api.md: timeout 1..30 s). */
 const ONDEMAND_TTL_MS = 30_000;
 
 export type OfferOutcome =

@@ -75,11 +75,23 @@ describe("the error codes' documentation", () => {
   const readme = readFileSync("README.md", "utf8");
   const doc = readFileSync("docs/errors.md", "utf8");
 
-  it("lists every code, with its exit code, in the README's table and in docs/errors.md", () => {
+  it("lists every code, with its exit code, answer and meaning, in the README's table and in docs/errors.md", () => {
+    const row = (text: string, code: ErrorCode) =>
+      text.split("\n").find((l) => l.startsWith(`| \`${code}\` |`));
     for (const code of codes) {
-      const { exit } = CATALOGUE[code];
-      expect(readme, code).toMatch(new RegExp(`\\| \`${code}\` \\| ${exit} \\|`));
-      expect(doc, code).toMatch(new RegExp(`\\| \`${code}\` \\| ${exit} \\|`));
+      const spec = CATALOGUE[code] as {
+        means: string;
+        exit: number;
+        api?: { outcome: string; status: number };
+      };
+      const api = spec.api ? `\`${spec.api.outcome}\`, ${spec.api.status}` : "";
+      for (const line of [row(readme, code), row(doc, code)]) {
+        expect(line, code).toMatch(
+          new RegExp(`^\\| \`${code}\` \\| ${spec.exit} \\| ${api.replace(/[()]/g, "\\$&")} \\|`),
+        );
+        expect(line, code).toContain(`| ${spec.means} |`);
+      }
+      for (const text of beginnings(code)) expect(row(doc, code), code).toContain(`\`${text}\``);
     }
   });
 

@@ -1,6 +1,6 @@
 /**
  * The embedded MQTT broker (aedes): TCP, plus MQTT over WebSocket on the hub's HTTP server, with the
- * accounts and ACL of DESIGN 3.1. The hub itself publishes and subscribes in-process, with no
+ * accounts and ACL of docs/broker.md. The hub itself publishes and subscribes in-process, with no
  * network hop and no login, through the Broker port returned as `hub`.
  */
 
