@@ -228,7 +228,8 @@ export const CATALOGUE = {
     exit: FAILED,
   },
   DPOW_MQTT_SESSION_LIMIT: {
-    means: "every kept persistent session is online: a new session's subscription is refused until one leaves",
+    means:
+      "every kept persistent session is online: a new session's subscription is refused until one leaves",
     exit: FAILED,
   },
   DPOW_INTERNAL: {
