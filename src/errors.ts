@@ -257,11 +257,6 @@ export class CodedError extends Error {
   }
 }
 
-/** The catalogue entry of `err`: its own code's, or DPOW_INTERNAL's for anything uncoded (a bug). */
-export function specOf(err: unknown): ErrorSpec {
-  return err instanceof CodedError ? CATALOGUE[err.code] : CATALOGUE.DPOW_INTERNAL;
-}
-
 /** How the service API answers `code`; only the service API's codes have an answer. */
 export function apiAnswerOf(code: ApiErrorCode): ApiAnswerSpec {
   return CATALOGUE[code].api;
