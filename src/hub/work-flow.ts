@@ -255,11 +255,7 @@ export class WorkFlow {
     this.waiters.closeAll();
   }
 
-  /**
-   * Judges one result. Invalid work is charged to the connection that sent it (`publisher`, known
-   * on the embedded broker), never to the payout address it names: that field is unauthenticated.
-   * With an external broker there is no publisher, and invalid work is only dropped and counted.
-   */
+  /** One result: judged, counted (the one place results are counted), then credited if it is to be. */
   private async onResult(topic: string, payload: Buffer, publisher?: Publisher): Promise<void> {
     const verdict = await this.judge(topic, payload, publisher);
     this.deps.metrics.result(verdict.outcome);
@@ -267,6 +263,11 @@ export class WorkFlow {
     else if ("lateCredit" in verdict) await this.creditLate(verdict.lateCredit);
   }
 
+  /**
+   * Judges one result. Invalid work is charged to the connection that sent it (`publisher`, known
+   * on the embedded broker), never to the payout address it names: that field is unauthenticated.
+   * With an external broker there is no publisher, and invalid work is only dropped and counted.
+   */
   private async judge(topic: string, payload: Buffer, publisher?: Publisher): Promise<Verdict> {
     if (publisher && this.deps.penalties.isIgnored(connectionKey(publisher))) return { outcome: "ignored" };
     const type = workTypeOf(topic);
