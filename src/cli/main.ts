@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { CATALOGUE } from "../errors.js";
 import { registerAddress } from "./commands/address.js";
 import { registerBench } from "./commands/bench.js";
 import { registerPayouts } from "./commands/payouts.js";
@@ -19,7 +20,10 @@ const program = new Command("dpow")
   .description("nano-dpow: distributed proof of work for Nano (hub, worker, work server, tools)")
   .version(pkg.version, "-v, --version")
   .showHelpAfterError("(run with --help for usage)")
-  .configureOutput({ outputError: (text, write) => write(`dpow: ${text.replace(/^error: /, "")}`) });
+  .configureOutput({ outputError: (text, write) => write(`dpow: ${text.replace(/^error: /, "")}`) })
+  // Commander's own refusals (an unknown option, a missing argument) are bad usage too: the
+  // catalogue's exit code, as for every UsageError; --help and --version still end with 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : CATALOGUE.DPOW_USAGE.exit));
 
 registerWork(program);
 registerWorkServer(program);

@@ -1,9 +1,11 @@
-import { StoreUnreachableError } from "../hub/ports.js";
-import { NanoInputError } from "../nano/errors.js";
+import { CodedError } from "../errors.js";
 
-/** An error the user can fix; printed as one line without a stack trace. */
-export class UsageError extends Error {
+/** A flag or argument the user can fix; printed as one line without a stack trace. */
+export class UsageError extends CodedError {
   override name = "UsageError";
+  constructor(message: string) {
+    super("DPOW_USAGE", message);
+  }
 }
 
 export function printJson(value: unknown): void {
@@ -11,25 +13,18 @@ export function printJson(value: unknown): void {
 }
 
 /**
- * Wraps a command action: user errors (bad input; a file, store or broker that cannot be used) become
- * one line on stderr and exit code 2 (1 for malformed Nano values); anything else is a bug and keeps
- * its stack.
+ * Wraps a command action, the CLI's one error edge: an error with a catalogue code (bad input; a
+ * file, store, broker or node that cannot be used) becomes one line on stderr and its code's exit
+ * code (src/errors.ts); anything else is a bug and keeps its stack.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
     } catch (err) {
-      if (
-        err instanceof UsageError ||
-        err instanceof NanoInputError ||
-        err instanceof StoreUnreachableError
-      ) {
-        process.stderr.write(`dpow: ${err.message}\n`);
-        process.exitCode = err instanceof NanoInputError ? 1 : 2;
-        return;
-      }
-      throw err;
+      if (!(err instanceof CodedError)) throw err;
+      process.stderr.write(`dpow: ${err.message}\n`);
+      process.exitCode = err.exitCode;
     }
   };
 }

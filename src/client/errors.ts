@@ -1,6 +1,6 @@
 /**
  * What a hub's error answer means to a client. The hub's texts begin with the original DPoW's
- * (DESIGN 3.2: `Invalid credentials`, `Invalid hash`, `Timeout reached without work`, ...), and may
+ * (docs/service-api.md: `Invalid credentials`, `Invalid hash`, `Timeout reached without work`, ...), and may
  * carry a precise detail after a colon; older hubs of this project used other words for some of
  * them. Both are matched by how they begin.
  */

@@ -51,7 +51,8 @@ export class Accounting {
 
   /**
    * Tells the sender of valid work for an open job that it is not credited: its payout address is
-   * not a valid Nano address (the original hub's words). Callers make sure of both conditions, so
+   * not a valid Nano address (the original hub's words; DPOW_MQTT_PAYOUT_INVALID in the error
+   * catalogue, src/errors.ts, the one error ever sent on `client/`). Callers make sure of both conditions, so
    * nobody can make the hub publish on `client/` topics of their choosing; `address` is one topic
    * level (the result parser refuses wildcards, separators and more than 100 characters).
    */

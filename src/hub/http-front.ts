@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { apiAnswerOf } from "../errors.js";
 import { echoableId, errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
 import type { PublicApi } from "./dashboard/public-api.js";
 import type { HubMetrics } from "./metrics.js";
@@ -237,7 +238,7 @@ export class HttpFront {
           refused = true;
           done();
           // Answer at once and drop the connection rather than read an unbounded body.
-          const answer = { outcome: "bad_request", status: 413, body: { error: errors.tooLarge } } as const;
+          const answer = { ...apiAnswerOf("DPOW_API_TOO_LARGE"), body: { error: errors.tooLarge } };
           req.pause();
           res.once("finish", () => req.destroy());
           res

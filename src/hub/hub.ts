@@ -78,9 +78,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const shares = options.payoutPeriod && new PeriodShares(options.payoutPeriod, logger);
   await shares?.start();
   const accounting = new Accounting(ledger, broker.broker, logger, shares);
-  flow = new WorkFlow(broker.broker, coordinator, accounting, penalties, metrics, logger, {
-    jobGraceMs: options.jobGraceMs ?? 10_000,
-    minDifficulty: policy.receive,
+  flow = new WorkFlow({
+    broker: broker.broker,
+    coordinator,
+    accounting,
+    penalties,
+    metrics,
+    logger,
+    options: { jobGraceMs: options.jobGraceMs ?? 10_000, minDifficulty: policy.receive },
   });
   const precache = options.precache?.({ flow, coordinator, metrics, logger });
   const limiter = new RateLimiter();

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { CodedError } from "../errors.js";
 import { createBackend } from "../pow/create-backend.js";
 import { type RunningWorker, startWorker } from "../worker/index.js";
 import { jobsAtLeastOnce } from "./broker/delivery.js";
@@ -93,13 +94,14 @@ export interface RunningServer {
 }
 
 /** A port was taken; `which` says which one, so the CLI can name its flag. */
-export class PortTakenError extends Error {
+export class PortTakenError extends CodedError {
   override name = "PortTakenError";
   constructor(
     readonly which: "http" | "mqtt" | "work-peer",
     readonly port: number,
   ) {
     super(
+      "DPOW_PORT_TAKEN",
       `${which === "http" ? "HTTP" : which === "mqtt" ? "MQTT" : "work peer"} port ${port} is already in use`,
     );
   }
@@ -148,7 +150,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
       dashboard,
       payoutPeriod,
     }).catch((err: NodeJS.ErrnoException) => {
-      if (err instanceof WorkPeerListenError && err.code === "EADDRINUSE")
+      if (err instanceof WorkPeerListenError && err.errno === "EADDRINUSE")
         throw new PortTakenError("work-peer", err.port);
       throw err.code === "EADDRINUSE" ? new PortTakenError("http", config.port) : err;
     });

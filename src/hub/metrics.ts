@@ -1,28 +1,35 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** How a service request ended. */
-export type RequestOutcome =
-  | "cache"
-  | "work"
-  | "timeout"
-  | "bad_request"
-  | "credentials"
-  | "throttled"
-  | "shutting_down"
-  | "unavailable"
-  | "internal";
+/**
+ * How a service request ended: the `outcome` label of `dpow_requests_total`. Listed (not only
+ * typed) so that a test can hold the README and docs/metrics.md to every one.
+ */
+export const REQUEST_OUTCOMES = [
+  "cache",
+  "work",
+  "timeout",
+  "bad_request",
+  "credentials",
+  "throttled",
+  "shutting_down",
+  "unavailable",
+  "internal",
+] as const;
+export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];
 
-/** What became of a result a worker published. */
-export type ResultOutcome =
-  | "win"
-  | "late"
-  | "invalid"
-  | "garbage"
-  | "ignored"
-  | "bad_address"
-  | "partial"
-  /** A result after the job was won that beats the held work: kept, not credited (precache). */
-  | "improved";
+/** What became of a result a worker published: the `outcome` label of `dpow_results_total`. */
+export const RESULT_OUTCOMES = [
+  "win",
+  "late",
+  "invalid",
+  "garbage",
+  "ignored",
+  "bad_address",
+  "partial",
+  // A result after the job was won that beats the held work: kept, not credited (precache).
+  "improved",
+] as const;
+export type ResultOutcome = (typeof RESULT_OUTCOMES)[number];
 
 /**
  * Upper bounds (seconds) of the answer-time histogram: from a cache hit (well under a millisecond)

@@ -3,6 +3,7 @@
  * Each has an embedded implementation (one process, no external services) and a scale-out one
  * (external MQTT broker, Redis, Postgres); the hub's logic is the same for both.
  */
+import { CodedError } from "../errors.js";
 import type { WorkType } from "../protocol/topics.js";
 
 /**
@@ -131,7 +132,7 @@ export interface Win {
   at: number;
 }
 
-/** The DESIGN 3.1 `statistics` payload. */
+/** The `statistics` payload (docs/wire-protocol.md). */
 export interface Statistics {
   services: {
     public: Array<{ display: string; website: string } & WorkCounters>;
@@ -175,16 +176,22 @@ export interface Ledger {
 }
 
 /** A ledger operation refused for a reason the operator can fix (duplicate or unknown name). */
-export class LedgerError extends Error {
+export class LedgerError extends CodedError {
   override name = "LedgerError";
+  constructor(message: string) {
+    super("DPOW_LEDGER_REFUSED", message);
+  }
 }
 
 /**
  * A store or broker (SQLite file, Redis, PostgreSQL, external MQTT broker) could not be reached or
  * used at start: start it or fix its flag. The message names the flag; the CLI prints it as one line.
  */
-export class StoreUnreachableError extends Error {
+export class StoreUnreachableError extends CodedError {
   override name = "StoreUnreachableError";
+  constructor(message: string) {
+    super("DPOW_STORE_UNREACHABLE", message);
+  }
 }
 
 /** Requests of one time slot, by how they ended, and the answer times of the answered ones. */

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { type ApiErrorCode, apiAnswerOf } from "../errors.js";
 import { formatU64 } from "../nano/hex.js";
 import {
   type ErrorResponse,
@@ -28,19 +29,6 @@ export interface ApiAnswer {
   body: ServiceResponse;
 }
 
-/** The REST status of each outcome (`--http-status codes`). */
-const REST_STATUS: Record<RequestOutcome, number> = {
-  cache: 200,
-  work: 200,
-  timeout: 504,
-  bad_request: 400,
-  credentials: 401,
-  throttled: 429,
-  shutting_down: 503,
-  unavailable: 503,
-  internal: 500,
-};
-
 export interface ServiceApiDeps {
   directory: ServiceDirectory;
   limiter: RateLimiter;
@@ -66,10 +54,10 @@ export class ServiceApi {
     } catch (err) {
       if (isStoreOutage(err)) {
         this.deps.logger.warn({ err, requestId }, "service request failed: a store is unreachable");
-        return this.fail("unavailable", { error: errors.unavailable });
+        return this.fail("DPOW_API_UNAVAILABLE", { error: errors.unavailable });
       }
       this.deps.logger.error({ err, requestId }, "service request failed");
-      return this.fail("internal", { error: errors.internal });
+      return this.fail("DPOW_API_INTERNAL", { error: errors.internal });
     }
   }
 
@@ -83,11 +71,11 @@ export class ServiceApi {
       if (credentials && !(await directory.authenticate(credentials.user, credentials.api_key))) {
         const { id } = parsed.error;
         return this.fail(
-          "credentials",
+          "DPOW_API_CREDENTIALS",
           id === undefined ? { error: errors.credentials } : { error: errors.credentials, id },
         );
       }
-      return this.fail("bad_request", parsed.error);
+      return this.fail(parsed.code, parsed.error);
     }
     const request = parsed.request;
     const withId = (response: ErrorResponse): ErrorResponse =>
@@ -103,19 +91,20 @@ export class ServiceApi {
     expiry.cancel();
     if (service === TIMED_OUT) {
       logger.warn({ requestId }, "service request failed: its service's look-up outlasted the timeout");
-      return this.fail("unavailable", withId({ error: errors.unavailable }));
+      return this.fail("DPOW_API_UNAVAILABLE", withId({ error: errors.unavailable }));
     }
-    if (!service) return this.fail("credentials", withId({ error: errors.credentials }));
+    if (!service) return this.fail("DPOW_API_CREDENTIALS", withId({ error: errors.credentials }));
     if (!limiter.take(service.name, service.rate, service.burst)) {
       const error = `Throttled: service "${service.name}" may make ${service.rate} requests/s (burst ${service.burst}); slow down and retry`;
-      return this.fail("throttled", withId({ error }));
+      return this.fail("DPOW_API_THROTTLED", withId({ error }));
     }
 
     // The schema checked it is 64 hex digits: upper case is its canonical form (see formatHash).
     const hash = request.hash.toUpperCase();
     if (request.account !== undefined) this.deps.precache?.requested(hash, request.account);
     const resolved = policy.resolve(request);
-    if (resolved.error !== undefined) return this.fail("bad_request", withId({ error: resolved.error }));
+    if (resolved.error !== undefined)
+      return this.fail("DPOW_API_BAD_REQUEST", withId({ error: resolved.error }));
     const { difficulty, hint } = resolved;
     const outcome = await flow.work({
       hash,
@@ -123,11 +112,12 @@ export class ServiceApi {
       timeoutMs: Math.max(0, timeoutMs - (performance.now() - started)),
       service: service.name,
     });
-    if (outcome.kind === "closed") return this.fail("shutting_down", withId({ error: errors.shuttingDown }));
+    if (outcome.kind === "closed")
+      return this.fail("DPOW_API_SHUTTING_DOWN", withId({ error: errors.shuttingDown }));
     if (outcome.kind === "timeout") {
       logger.info({ requestId, hash, service: service.name }, "request timed out");
       const error = `${ORIGINAL.timedOut}: no worker returned work within ${request.timeout} s; retry with the same hash (the job stays open a little longer)`;
-      return this.fail("timeout", withId({ error, timeout: true }));
+      return this.fail("DPOW_API_TIMEOUT", withId({ error, timeout: true }));
     }
     // The last line of defence: never hand out work that fails at the difficulty asked for. The
     // flow computed `value` from this work (hashing it twice would cost a cache hit a third of its time).
@@ -137,7 +127,7 @@ export class ServiceApi {
         { requestId, hash, work: formatU64(outcome.work) },
         "work failed re-validation; not returned",
       );
-      return this.fail("internal", withId({ error: errors.internal }));
+      return this.fail("DPOW_API_INTERNAL", withId({ error: errors.internal }));
     }
     counters.count(service.name, outcome.kind === "cache" ? "precache" : "ondemand");
     metrics.request(outcome.kind, (performance.now() - started) / 1000);
@@ -156,8 +146,10 @@ export class ServiceApi {
     };
   }
 
-  private fail(outcome: RequestOutcome, body: ErrorResponse): ApiAnswer {
+  /** The service API's one error edge: the catalogue says how `code` is counted and its status. */
+  private fail(code: ApiErrorCode, body: ErrorResponse): ApiAnswer {
+    const { outcome, status } = apiAnswerOf(code);
     this.deps.metrics.request(outcome);
-    return { outcome, status: REST_STATUS[outcome], body };
+    return { outcome, status, body };
   }
 }

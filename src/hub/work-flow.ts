@@ -10,25 +10,17 @@ import {
 } from "../protocol/topics.js";
 import type { Accounting } from "./accounting.js";
 import { deadline, TIMED_OUT } from "./deadline.js";
-import type { HubMetrics } from "./metrics.js";
+import type { HubMetrics, ResultOutcome } from "./metrics.js";
 import type { Broker, CachedWork, Coordinator, Job, OpenJobRequest, Publisher } from "./ports.js";
+import { Waiters, type WaitRequest, type WorkOutcome } from "./waiters.js";
 import { connectionKey, type WorkerPenalties } from "./worker-penalties.js";
 
-export interface WorkRequest {
-  /** Canonical (upper-case) hex of the root the work is for. */
-  hash: string;
-  difficulty: bigint;
-  timeoutMs: number;
-  service: string | null;
-  /** Aborting gives up waiting (the outcome is then `timeout`); the job itself stays open. */
-  signal?: AbortSignal;
-}
+export type { WorkOutcome } from "./waiters.js";
 
-/** With work, `value` is workValue(root, work), computed from the work itself on every path. */
-export type WorkOutcome =
-  | { kind: "cache" | "work"; work: bigint; value: bigint }
-  | { kind: "timeout" }
-  | { kind: "closed" };
+export interface WorkRequest extends WaitRequest {
+  /** The service asking (credited in the win record), or null. Aborting the signal leaves the job open. */
+  service: string | null;
+}
 
 /** Who a winning result pays: its canonical `nano_` account, or null when its address is invalid. */
 interface Payee {
@@ -37,9 +29,34 @@ interface Payee {
   address: string;
 }
 
-interface Waiter {
-  difficulty: bigint;
-  settle(outcome: WorkOutcome): void;
+/** A valid result that pays `payee` for `job`; `work` reaches `value`. */
+interface Solve {
+  job: Job;
+  payee: Payee;
+  work: bigint;
+  value: bigint;
+}
+
+/**
+ * What judging a result decided: the outcome it is counted under and, for work that is to be
+ * credited, the solve to credit. Counting happens in one place (onResult), before the crediting,
+ * so the metric does not wait for the store.
+ */
+type Verdict =
+  /** The first valid result for the job: credit it, answer, close and cancel the job. */
+  | { outcome: "win" | "bad_address"; win: Solve }
+  /** A late result that answers requests here once its credit is durable (see judgeWinner). */
+  | { outcome: "late"; lateCredit: Solve }
+  | { outcome: ResultOutcome };
+
+export interface WorkFlowDeps {
+  broker: Broker;
+  coordinator: Coordinator;
+  accounting: Accounting;
+  penalties: WorkerPenalties;
+  metrics: HubMetrics;
+  logger: Logger;
+  options: WorkFlowOptions;
 }
 
 export interface WorkFlowOptions {
@@ -59,28 +76,19 @@ export interface WorkFlowOptions {
  * waiters, and the coordinator's first-result lock lets exactly one of them credit the win.
  */
 export class WorkFlow {
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly waiters = new Waiters();
   /** Values of cached work this process has hashed, by the cache's object (see verifiedValue). */
   private readonly verified = new WeakMap<CachedWork, bigint>();
   /** Jobs this replica won and is crediting now: their winner, not a later result, answers. */
   private readonly crediting = new Set<string>();
   private closed = false;
-  private waiting = 0;
 
-  constructor(
-    private readonly broker: Broker,
-    private readonly coordinator: Coordinator,
-    private readonly accounting: Accounting,
-    private readonly penalties: WorkerPenalties,
-    private readonly metrics: HubMetrics,
-    private readonly logger: Logger,
-    private readonly options: WorkFlowOptions,
-  ) {}
+  constructor(private readonly deps: WorkFlowDeps) {}
 
   async start(): Promise<void> {
-    await this.broker.subscribe(topics.allResults, (topic, payload, publisher) => {
+    await this.deps.broker.subscribe(topics.allResults, (topic, payload, publisher) => {
       this.onResult(topic, payload, publisher).catch((err: unknown) =>
-        this.logger.error({ err, topic }, "handling a result failed"),
+        this.deps.logger.error({ err, topic }, "handling a result failed"),
       );
     });
   }
@@ -102,13 +110,13 @@ export class WorkFlow {
         if (value >= request.difficulty) return { kind: "cache", work: cached.work, value };
       }
       // Wait before broadcasting, so that even an instant result finds this request.
-      const outcome = this.wait({ ...request, timeoutMs: Math.max(0, endsAt - performance.now()) });
+      const outcome = this.waiters.wait({ ...request, timeoutMs: Math.max(0, endsAt - performance.now()) });
       const broadcast = this.broadcast({
         hash: request.hash,
         type: "ondemand",
         difficulty: request.difficulty,
         service: request.service,
-        ttlMs: request.timeoutMs + this.options.jobGraceMs,
+        ttlMs: request.timeoutMs + this.deps.options.jobGraceMs,
       });
       // The waiter answers at the deadline even while the broadcast is still under way.
       return await Promise.race([broadcast.then(() => outcome), outcome]);
@@ -126,7 +134,7 @@ export class WorkFlow {
     const cached = await this.heldWork(hash);
     if (cached && cached.value >= difficulty) return false;
     // Any open job (an on-demand one included) will cache its result: a second job would pay twice.
-    if (await this.coordinator.job(hash)) return false;
+    if (await this.deps.coordinator.job(hash)) return false;
     return this.broadcast({ hash, type: "precache", difficulty, service: null, ttlMs });
   }
 
@@ -137,11 +145,11 @@ export class WorkFlow {
    */
   async abandon(hash: string, service: string): Promise<boolean> {
     if (this.waiters.has(hash)) return false;
-    const job = await this.coordinator.job(hash);
+    const job = await this.deps.coordinator.job(hash);
     if (job?.type !== "ondemand" || job.service !== service || this.waiters.has(hash)) return false;
-    await this.coordinator.closeJob(hash, job.id);
+    await this.deps.coordinator.closeJob(hash, job.id);
     await this.cancel(job);
-    this.logger.debug({ hash, job: job.id, service }, "job cancelled by its service");
+    this.deps.logger.debug({ hash, job: job.id, service }, "job cancelled by its service");
     return true;
   }
 
@@ -151,10 +159,10 @@ export class WorkFlow {
    * retry would broadcast again and pay a second worker), put back in the cache.
    */
   private async heldWork(hash: string): Promise<CachedWork | undefined> {
-    const cached = await this.coordinator.cachedWork(hash);
+    const cached = await this.deps.coordinator.cachedWork(hash);
     if (cached) return cached;
-    const solved = await this.accounting.solvedWork(hash);
-    if (solved) await this.coordinator.cacheWork(solved);
+    const solved = await this.deps.accounting.solvedWork(hash);
+    if (solved) await this.deps.coordinator.cacheWork(solved);
     return solved;
   }
 
@@ -174,11 +182,11 @@ export class WorkFlow {
 
   /** Opens the job (or joins the open one) and publishes it when it is new. */
   private async broadcast(request: OpenJobRequest): Promise<boolean> {
-    const { job, created } = await this.coordinator.openJob(request);
+    const { job, created } = await this.deps.coordinator.openJob(request);
     if (await this.solvedMeanwhile(job, created)) return false;
     if (!created) return false;
-    await this.broker.publish(topics.work(job.type), formatWorkPayload(job));
-    this.logger.debug({ hash: job.hash, job: job.id, type: job.type }, "job broadcast");
+    await this.deps.broker.publish(topics.work(job.type), formatWorkPayload(job));
+    this.deps.logger.debug({ hash: job.hash, job: job.id, type: job.type }, "job broadcast");
     return true;
   }
 
@@ -189,12 +197,12 @@ export class WorkFlow {
    * it is closed unbroadcast, since broadcasting again would pay a second worker.
    */
   private async solvedMeanwhile(job: Job, created: boolean): Promise<boolean> {
-    const held = await this.coordinator.cachedWork(job.hash);
+    const held = await this.deps.coordinator.cachedWork(job.hash);
     if (!held) return false;
     const value = workValue(Buffer.from(job.hash, "hex"), held.work);
     if (value < job.difficulty) return false;
-    if (created) await this.coordinator.closeJob(job.hash, job.id);
-    this.answer(job.hash, held.work, value);
+    if (created) await this.deps.coordinator.closeJob(job.hash, job.id);
+    this.waiters.answer(job.hash, held.work, value);
     return true;
   }
 
@@ -203,16 +211,16 @@ export class WorkFlow {
    * job, or a precache job a request here waits on, is left to finish for its service.
    */
   async forget(hash: string): Promise<void> {
-    await this.coordinator.dropWork(hash);
-    const job = await this.coordinator.job(hash);
+    await this.deps.coordinator.dropWork(hash);
+    const job = await this.deps.coordinator.job(hash);
     if (job?.type !== "precache" || this.waiters.has(hash)) return;
-    await this.coordinator.closeJob(hash, job.id);
+    await this.deps.coordinator.closeJob(hash, job.id);
     await this.cancel(job);
   }
 
   /**
    * Publishes the cancel of `job`, then the job open for its hash now, if a newer one is. Workers
-   * cancel by hash alone (the payload is `HASH`, DESIGN 3.1), and a request may open a newer job
+   * cancel by hash alone (the payload is `HASH`, docs/wire-protocol.md), and a request may open a newer job
    * for the hash between the old one closing and its cancel going out (a request at a higher
    * difficulty just after precached work for the hash was won, say). That job's broadcast then
    * reached the workers before this cancel, which killed it too, and its service waited in vain.
@@ -224,54 +232,35 @@ export class WorkFlow {
    * repeating it here, in the moment between its opening and closing, would pay for it twice.
    */
   private async cancel(job: Job): Promise<void> {
-    await this.broker.publish(topics.cancel(job.type), formatCancelPayload(job.hash));
-    const newer = await this.coordinator.job(job.hash);
+    await this.deps.broker.publish(topics.cancel(job.type), formatCancelPayload(job.hash));
+    const newer = await this.deps.coordinator.job(job.hash);
     if (newer === undefined || newer.id === job.id) return;
-    const held = await this.coordinator.cachedWork(job.hash);
+    const held = await this.deps.coordinator.cachedWork(job.hash);
     if (held && workValue(Buffer.from(job.hash, "hex"), held.work) >= newer.difficulty) return;
-    await this.broker.publish(topics.work(newer.type), formatWorkPayload(newer));
-    this.logger.debug({ hash: job.hash, job: newer.id }, "job broadcast again after a cancel for its hash");
+    await this.deps.broker.publish(topics.work(newer.type), formatWorkPayload(newer));
+    this.deps.logger.debug(
+      { hash: job.hash, job: newer.id },
+      "job broadcast again after a cancel for its hash",
+    );
   }
 
   /** Requests waiting for a result now. */
   waitingCount(): number {
-    return this.waiting;
+    return this.waiters.count;
   }
 
   /** Answers every waiting request with `closed` and refuses new ones. */
   close(): void {
     this.closed = true;
-    for (const set of this.waiters.values()) for (const waiter of set) waiter.settle({ kind: "closed" });
+    this.waiters.closeAll();
   }
 
-  private wait(request: WorkRequest): Promise<WorkOutcome> {
-    return new Promise((resolve) => {
-      const { signal } = request;
-      if (signal?.aborted) return resolve({ kind: "timeout" });
-      let set = this.waiters.get(request.hash);
-      if (!set) {
-        set = new Set();
-        this.waiters.set(request.hash, set);
-      }
-      const waiters = set;
-      const onAbort = () => waiter.settle({ kind: "timeout" });
-      const waiter: Waiter = {
-        difficulty: request.difficulty,
-        settle: (outcome) => {
-          if (!waiters.delete(waiter)) return;
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-          this.waiting -= 1;
-          if (waiters.size === 0 && this.waiters.get(request.hash) === waiters)
-            this.waiters.delete(request.hash);
-          resolve(outcome);
-        },
-      };
-      const timer = setTimeout(() => waiter.settle({ kind: "timeout" }), request.timeoutMs);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      waiters.add(waiter);
-      this.waiting += 1;
-    });
+  /** One result: judged, counted (the one place results are counted), then credited if it is to be. */
+  private async onResult(topic: string, payload: Buffer, publisher?: Publisher): Promise<void> {
+    const verdict = await this.judge(topic, payload, publisher);
+    this.deps.metrics.result(verdict.outcome);
+    if ("win" in verdict) await this.win(verdict.win);
+    else if ("lateCredit" in verdict) await this.creditLate(verdict.lateCredit);
   }
 
   /**
@@ -279,42 +268,41 @@ export class WorkFlow {
    * on the embedded broker), never to the payout address it names: that field is unauthenticated.
    * With an external broker there is no publisher, and invalid work is only dropped and counted.
    */
-  private async onResult(topic: string, payload: Buffer, publisher?: Publisher): Promise<void> {
-    if (publisher && this.penalties.isIgnored(connectionKey(publisher)))
-      return this.metrics.result("ignored");
+  private async judge(topic: string, payload: Buffer, publisher?: Publisher): Promise<Verdict> {
+    if (publisher && this.deps.penalties.isIgnored(connectionKey(publisher))) return { outcome: "ignored" };
     const type = workTypeOf(topic);
     const parsed = type === null ? null : parseResultPayload(payload);
     if (parsed === null || !parsed.ok) {
-      this.logger.debug(
+      this.deps.logger.debug(
         { topic, reason: parsed?.error ?? "not a result topic" },
         "unreadable result dropped",
       );
       this.strike(publisher);
-      return this.metrics.result("garbage");
+      return { outcome: "garbage" };
     }
     const { hash, work, address, addressError } = parsed.value;
     const value = workValue(Buffer.from(hash, "hex"), work);
-    if (value < (this.options.minDifficulty ?? 0n)) {
+    if (value < (this.deps.options.minDifficulty ?? 0n)) {
       this.strike(publisher);
-      return this.metrics.result("invalid");
+      return { outcome: "invalid" };
     }
-    const job = await this.coordinator.job(hash);
+    const job = await this.deps.coordinator.job(hash);
     if (!job) return this.keepBest(hash, work, value);
     if (value >= job.difficulty) {
       const account = addressError === null ? canonicalAddress(address) : null;
-      return this.judgeWinner(job, { account, address }, work, value);
+      return this.judgeWinner({ job, payee: { account, address }, work, value });
     }
-    const answered = this.answer(hash, work, value);
+    const answered = this.waiters.answer(hash, work, value);
     if (answered === 0) {
       // A precache result for a job a service has raised since: honest work for the old job.
-      if (type === "precache" && job.type === "ondemand") return this.metrics.result("late");
+      if (type === "precache" && job.type === "ondemand") return { outcome: "late" };
       this.strike(publisher);
-      return this.metrics.result("invalid");
+      return { outcome: "invalid" };
     }
     // Work below the job's difficulty that still satisfied requests (the job was raised after it
     // was sent) is used and cached, but does not win the job.
-    await this.coordinator.cacheWork({ hash, work, value });
-    this.metrics.result("partial");
+    await this.deps.coordinator.cacheWork({ hash, work, value });
+    return { outcome: "partial" };
   }
 
   /**
@@ -332,32 +320,42 @@ export class WorkFlow {
    *   per job, so it is a no-op when the claimer committed first and credits this result's worker
    *   when the claimer never does. Without requests here it is dropped.
    */
-  private async judgeWinner(job: Job, payee: Payee, work: bigint, value: bigint): Promise<void> {
-    const held = await this.coordinator.cachedWork(job.hash);
+  private async judgeWinner(solve: Solve): Promise<Verdict> {
+    const { job } = solve;
+    const held = await this.deps.coordinator.cachedWork(job.hash);
     const heldValue = held ? workValue(Buffer.from(job.hash, "hex"), held.work) : 0n;
     if (held && heldValue >= job.difficulty) {
-      this.answer(job.hash, held.work, heldValue);
-      return this.metrics.result("late");
+      this.waiters.answer(job.hash, held.work, heldValue);
+      return { outcome: "late" };
     }
-    if (await this.coordinator.claimWin(job.id)) return this.win(job, payee, work, value);
-    this.metrics.result("late");
-    if (this.crediting.has(job.id) || !this.waiters.has(job.hash)) return;
-    if (payee.account !== null) await this.accounting.credit(job, payee.account, payee.address, work);
-    await this.coordinator.cacheWork({ hash: job.hash, work, value });
-    this.answer(job.hash, work, value);
+    if (await this.deps.coordinator.claimWin(job.id)) {
+      // Marked in the same turn as the claim: a second result judged before the credit commits
+      // must find it, or its own credit (see creditLate) could commit first and pay its worker.
+      this.crediting.add(job.id);
+      return { outcome: solve.payee.account === null ? "bad_address" : "win", win: solve };
+    }
+    if (this.crediting.has(job.id) || !this.waiters.has(job.hash)) return { outcome: "late" };
+    return { outcome: "late", lateCredit: solve };
+  }
+
+  /** A late result for requests here: credited (a no-op when the claimer's credit came first), then answered. */
+  private async creditLate({ job, payee, work, value }: Solve): Promise<void> {
+    if (payee.account !== null) await this.deps.accounting.credit(job, payee.account, payee.address, work);
+    await this.deps.coordinator.cacheWork({ hash: job.hash, work, value });
+    this.waiters.answer(job.hash, work, value);
   }
 
   /** A result for a hash with no open job replaces the work held only when it beats it; never credited. */
-  private async keepBest(hash: string, work: bigint, value: bigint): Promise<void> {
-    const held = await this.coordinator.cachedWork(hash);
+  private async keepBest(hash: string, work: bigint, value: bigint): Promise<Verdict> {
+    const held = await this.deps.coordinator.cachedWork(hash);
     // Another replica may have won and closed the job before this one judged any of its results:
     // the requests waiting here get the winner's work (it is cached before the job is closed).
     if (held && this.waiters.has(hash)) {
-      this.answer(hash, held.work, workValue(Buffer.from(hash, "hex"), held.work));
+      this.waiters.answer(hash, held.work, workValue(Buffer.from(hash, "hex"), held.work));
     }
-    if (!held || value <= held.value) return this.metrics.result("late");
-    await this.coordinator.cacheWork({ hash, work, value });
-    this.metrics.result("improved");
+    if (!held || value <= held.value) return { outcome: "late" };
+    await this.deps.coordinator.cacheWork({ hash, work, value });
+    return { outcome: "improved" };
   }
 
   /**
@@ -367,35 +365,23 @@ export class WorkFlow {
    * payout address wins the job all the same (the services are answered, the job is closed and
    * cancelled) but credits nobody, and its sender is told on `client/ADDRESS`, as the original did.
    */
-  private async win(job: Job, payee: Payee, work: bigint, value: bigint): Promise<void> {
-    this.metrics.result(payee.account === null ? "bad_address" : "win");
-    this.crediting.add(job.id);
+  private async win({ job, payee, work, value }: Solve): Promise<void> {
     try {
-      if (payee.account !== null) await this.accounting.credit(job, payee.account, payee.address, work);
-      await this.coordinator.cacheWork({ hash: job.hash, work, value });
-      await this.coordinator.closeJob(job.hash, job.id);
-      this.answer(job.hash, work, value);
+      if (payee.account !== null) await this.deps.accounting.credit(job, payee.account, payee.address, work);
+      await this.deps.coordinator.cacheWork({ hash: job.hash, work, value });
+      await this.deps.coordinator.closeJob(job.hash, job.id);
+      this.waiters.answer(job.hash, work, value);
     } finally {
       this.crediting.delete(job.id);
     }
     // The answers first: a cancel goes to every worker, which takes a while, and services wait.
     await new Promise((resolve) => setImmediate(resolve));
     await this.cancel(job);
-    if (payee.account === null) this.accounting.invalidAccount(payee.address);
-    this.logger.debug({ hash: job.hash, job: job.id, worker: payee.account ?? payee.address }, "job won");
-  }
-
-  /** Settles this replica's requests for `hash` that `value` satisfies; returns how many. */
-  private answer(hash: string, work: bigint, value: bigint): number {
-    const set = this.waiters.get(hash);
-    if (!set) return 0;
-    let answered = 0;
-    for (const waiter of [...set]) {
-      if (value < waiter.difficulty) continue;
-      waiter.settle({ kind: "work", work, value });
-      answered += 1;
-    }
-    return answered;
+    if (payee.account === null) this.deps.accounting.invalidAccount(payee.address);
+    this.deps.logger.debug(
+      { hash: job.hash, job: job.id, worker: payee.account ?? payee.address },
+      "job won",
+    );
   }
 
   /**
@@ -403,12 +389,12 @@ export class WorkFlow {
    * dropped and its client id refused from its address for the cool-down (logged once, here).
    */
   private strike(publisher: Publisher | undefined): void {
-    if (!publisher || !this.penalties.strike(connectionKey(publisher))) return;
-    const { coolDownMs, threshold, windowMs } = this.penalties.options;
-    this.logger.warn(
+    if (!publisher || !this.deps.penalties.strike(connectionKey(publisher))) return;
+    const { coolDownMs, threshold, windowMs } = this.deps.penalties.options;
+    this.deps.logger.warn(
       { ...publisher, threshold, windowMs, coolDownMs },
       "MQTT client sent too many invalid results: disconnected, its results ignored for the cool-down",
     );
-    this.broker.disconnect?.(publisher, coolDownMs);
+    this.deps.broker.disconnect?.(publisher, coolDownMs);
   }
 }

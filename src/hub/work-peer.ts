@@ -17,16 +17,19 @@
  * node's own waiting requests for that hash, and closes the job (and tells the workers) only when
  * the job was opened for the work peer's service and no other request on this hub waits on it.
  */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BlockList, isIP } from "node:net";
 import type { Logger } from "pino";
+import { type ApiErrorCode, apiAnswerOf, CodedError } from "../errors.js";
 import { addressError } from "../nano/account.js";
 import { fromMultiplier } from "../nano/difficulty.js";
 import { formatU64 } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import { parseRpc, type RpcCommand, RpcRequestError } from "../pow/work-server/rpc.js";
+import { errors } from "../protocol/service.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
-import type { HubMetrics, RequestOutcome } from "./metrics.js";
+import type { HubMetrics } from "./metrics.js";
 import type { Ledger } from "./ports.js";
 import type { RunningPrecache } from "./precache/index.js";
 import type { RateLimiter } from "./rate-limiter.js";
@@ -87,7 +90,10 @@ export function parseAllowList(entries: readonly string[]): BlockList {
       extra !== undefined ||
       (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= maxBits))
     ) {
-      throw new Error(`"${raw}" is not an IP address or a CIDR range such as 127.0.0.0/8 or ::1`);
+      throw new CodedError(
+        "DPOW_INVALID_OPTION",
+        `"${raw}" is not an IP address or a CIDR range such as 127.0.0.0/8 or ::1`,
+      );
     }
     const type = family === 6 ? "ipv6" : "ipv4";
     if (prefix === undefined) list.addAddress(address, type);
@@ -104,15 +110,15 @@ function allowed(list: BlockList, address: string | undefined): boolean {
   return list.check(address, isIP(address) === 6 ? "ipv6" : "ipv4");
 }
 
-/** The work peer listener could not listen (`code`: EADDRINUSE, EADDRNOTAVAIL, EACCES, ...). */
-export class WorkPeerListenError extends Error {
+/** The work peer listener could not listen (`errno`: EADDRINUSE, EADDRNOTAVAIL, EACCES, ...). */
+export class WorkPeerListenError extends CodedError {
   override name = "WorkPeerListenError";
   constructor(
-    readonly code: string | undefined,
+    readonly errno: string | undefined,
     readonly port: number,
     message: string,
   ) {
-    super(message);
+    super(errno === "EADDRINUSE" ? "DPOW_PORT_TAKEN" : "DPOW_USAGE", message);
   }
 }
 
@@ -211,7 +217,7 @@ export class WorkPeerServer {
       this.serve(Buffer.concat(chunks).toString("utf8"), gone)
         .catch((err: unknown) => {
           this.deps.logger.error({ err }, "work peer request failed");
-          return this.fail("internal", "Internal error; the hub operator has the details in the log");
+          return this.fail("DPOW_API_INTERNAL", errors.internal);
         })
         .then((body) => {
           send(res, body);
@@ -230,9 +236,9 @@ export class WorkPeerServer {
     } catch (err) {
       if (err instanceof RpcRequestError) {
         const { error, hint } = err.reply;
-        return this.fail("bad_request", hint === undefined ? error : `${error}: ${hint}`);
+        return this.fail("DPOW_API_BAD_REQUEST", hint === undefined ? error : `${error}: ${hint}`);
       }
-      return this.fail("bad_request", "Bad request (not json)");
+      return this.fail("DPOW_API_BAD_REQUEST", errors.notJson);
     }
     switch (command.action) {
       case "work_generate":
@@ -252,7 +258,7 @@ export class WorkPeerServer {
         return { generating: this.waiting.size > 0 ? "1" : "0", queue_size: String(this.waiting.size) };
       default:
         return this.fail(
-          "bad_request",
+          "DPOW_API_BAD_REQUEST",
           `Unknown command: a work peer serves work_generate, work_cancel, work_validate and status`,
         );
     }
@@ -269,23 +275,23 @@ export class WorkPeerServer {
     const service = await ledger.service(name);
     if (!service) {
       return this.fail(
-        "credentials",
+        "DPOW_API_CREDENTIALS",
         `Work peer service "${name}" is not registered on this hub; the operator can add it with \`dpow service add ${name}\``,
       );
     }
     if (!limiter.take(service.name, service.rate, service.burst)) {
       return this.fail(
-        "throttled",
+        "DPOW_API_THROTTLED",
         `Throttled: service "${name}" may make ${service.rate} requests/s (burst ${service.burst})`,
       );
     }
     const asked = this.askedDifficulty(json) ?? policy.base;
     const resolved = policy.resolve({ difficulty: formatU64(asked) });
-    if (resolved.error !== undefined) return this.fail("bad_request", resolved.error);
+    if (resolved.error !== undefined) return this.fail("DPOW_API_BAD_REQUEST", resolved.error);
     // A node checks the work against what it asked: work below that is useless to it.
     if (resolved.difficulty < asked) {
       return this.fail(
-        "bad_request",
+        "DPOW_API_BAD_REQUEST",
         `Difficulty too high. Maximum: ${formatU64(policy.max)} ( ${policy.maxMultiplier} multiplier )`,
       );
     }
@@ -314,13 +320,12 @@ export class WorkPeerServer {
       if (set.size === 0 && this.waiting.get(hash) === set) this.waiting.delete(hash);
     }
     if (gone.signal.aborted) return { error: "Cancelled" }; // nobody reads it (or the hub is closing)
-    if (outcome.kind === "closed")
-      return this.fail("shutting_down", "The hub is shutting down; retry in a moment");
+    if (outcome.kind === "closed") return this.fail("DPOW_API_SHUTTING_DOWN", errors.shuttingDown);
     if (outcome.kind === "timeout") {
       logger.info({ hash, service: name }, "work peer request timed out");
       return {
         ...this.fail(
-          "timeout",
+          "DPOW_API_TIMEOUT",
           `Timeout reached without work: no worker returned work within ${WORK_TIMEOUT_MS / 1000} s`,
         ),
         timeout: true,
@@ -328,7 +333,7 @@ export class WorkPeerServer {
     }
     if (outcome.value < resolved.difficulty) {
       logger.error({ hash, work: formatU64(outcome.work) }, "work failed re-validation; not returned");
-      return this.fail("internal", "Internal error; the hub operator has the details in the log");
+      return this.fail("DPOW_API_INTERNAL", errors.internal);
     }
     counters.count(name, outcome.kind === "cache" ? "precache" : "ondemand");
     metrics.request(outcome.kind, (performance.now() - started) / 1000);
@@ -358,8 +363,9 @@ export class WorkPeerServer {
     return {};
   }
 
-  private fail(outcome: RequestOutcome, error: string): Body {
-    this.deps.metrics.request(outcome);
+  /** Counts a refusal by its catalogue code's outcome; the node gets HTTP 200 whatever it is. */
+  private fail(code: ApiErrorCode, error: string): Body {
+    this.deps.metrics.request(apiAnswerOf(code).outcome);
     return { error };
   }
 }

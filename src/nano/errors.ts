@@ -1,6 +1,11 @@
+import { CodedError } from "../errors.js";
+
 /** An input that is not a valid Nano value. The message is written for the person who typed it. */
-export class NanoInputError extends Error {
+export class NanoInputError extends CodedError {
   override name = "NanoInputError";
+  constructor(message: string) {
+    super("DPOW_NANO_INPUT", message);
+  }
 }
 
 /**

@@ -3,19 +3,23 @@
  * the node refused (NodeRpcError, carrying the node's own words) and the node could not be reached
  * or did not answer (NodeUnreachableError: the request may or may not have taken effect).
  */
+import { CodedError } from "../errors.js";
 
-export class NodeRpcError extends Error {
+export class NodeRpcError extends CodedError {
   override name = "NodeRpcError";
   constructor(
     readonly action: string,
     readonly nodeMessage: string,
   ) {
-    super(`the node refused ${action}: ${nodeMessage}`);
+    super("DPOW_NODE_REFUSED", `the node refused ${action}: ${nodeMessage}`);
   }
 }
 
-export class NodeUnreachableError extends Error {
+export class NodeUnreachableError extends CodedError {
   override name = "NodeUnreachableError";
+  constructor(message: string) {
+    super("DPOW_NODE_UNREACHABLE", message);
+  }
 }
 
 export type RpcAnswer = Record<string, unknown>;

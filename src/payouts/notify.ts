@@ -5,7 +5,7 @@ import { workerSpellings } from "./store-rows.js";
 
 /**
  * Tells each paid worker on `client/ADDRESS` its counters and the snapshot the payout covered
- * (DESIGN 3.1), so a worker client can show the work done since its last payout. Workers are keyed
+ * (docs/wire-protocol.md), so a worker client can show the work done since its last payout. Workers are keyed
  * in canonical `nano_` form, but one may listen on its `xrb_` spelling: both topics are told.
  */
 export async function publishSnapshots(

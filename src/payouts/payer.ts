@@ -1,3 +1,4 @@
+import { CodedError } from "../errors.js";
 import type { PayoutStore, StoredItem } from "./ports.js";
 
 /** Makes one payment of a plan exactly once, however often it is retried after a crash. */
@@ -12,8 +13,11 @@ export interface Payer {
 }
 
 /** The source account lacks the funds for what is left to pay; nothing more was sent. */
-export class InsufficientBalanceError extends Error {
+export class InsufficientBalanceError extends CodedError {
   override name = "InsufficientBalanceError";
+  constructor(message: string) {
+    super("DPOW_INSUFFICIENT_BALANCE", message);
+  }
 }
 
 export type StoreForPayer = Pick<PayoutStore, "markSending" | "clearBlock" | "recordPayment">;

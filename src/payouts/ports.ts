@@ -3,6 +3,7 @@
  * plans and of every payment made. SQLite for the embedded hub (sqlite-store.ts), PostgreSQL for a
  * scaled-out one (postgres-store.ts); both answer the same contract (test/payouts/store-contract.ts).
  */
+import { CodedError } from "../errors.js";
 
 /** One worker's unpaid wins, counted by type and weighted by difficulty (see weights.ts). */
 export interface WorkerWork {
@@ -104,6 +105,9 @@ export interface PayoutStore {
 }
 
 /** A payout operation refused because of the plans' state; the message says what to do. */
-export class PayoutStateError extends Error {
+export class PayoutStateError extends CodedError {
   override name = "PayoutStateError";
+  constructor(message: string) {
+    super("DPOW_PAYOUT_STATE", message);
+  }
 }

@@ -1,3 +1,4 @@
+import { CodedError } from "../errors.js";
 import type { Engine, SearchKernel } from "./kernel.js";
 import { loadAddon, nativeKernel } from "./native/native-kernel.js";
 import { compileKernelModule, type WasmFlavour, wasmKernel } from "./wasm/wasm-kernel.js";
@@ -29,13 +30,14 @@ export function resolveKernel(options: EngineOptions = {}): KernelSpec {
       const variants = addon.addon.variants();
       const variant = options.variant ?? variants[0];
       if (variant === undefined || !variants.includes(variant)) {
-        throw new Error(
+        throw new CodedError(
+          "DPOW_ENGINE_UNAVAILABLE",
           `native variant ${variant} is not supported here (supported: ${variants.join(", ")})`,
         );
       }
       return { kind: "native", variant };
     } else if (engine === "native") {
-      throw new Error(`--engine native: ${addon.error}`);
+      throw new CodedError("DPOW_ENGINE_UNAVAILABLE", `--engine native: ${addon.error}`);
     } else if (!fallbackAnnounced) {
       fallbackAnnounced = true;
       process.stderr.write(`dpow: using the WASM PoW kernel: ${addon.error}\n`);

@@ -4,9 +4,11 @@
  * lowest latency) and wait in a queue; a request for a root already queued or running, at a
  * threshold that job already meets, shares that job's result.
  */
+
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { CodedError } from "../errors.js";
 import { formatHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import type { GenerateOptions, WorkResult } from "./backend.js";
@@ -19,8 +21,11 @@ export interface PoolOptions extends EngineOptions {
 }
 
 /** The job was cancelled by root (work_cancel), not by the requester's own signal. */
-export class WorkCancelledError extends Error {
+export class WorkCancelledError extends CodedError {
   override name = "WorkCancelledError";
+  constructor(message: string) {
+    super("DPOW_WORK_CANCELLED", message);
+  }
 }
 
 interface Waiter {
@@ -83,7 +88,8 @@ export class WorkPool {
 
   static async start(options: PoolOptions = {}): Promise<WorkPool> {
     const count = options.threads ?? availableParallelism();
-    if (!Number.isInteger(count) || count < 1) throw new RangeError(`threads must be >= 1, got ${count}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new CodedError("DPOW_INVALID_OPTION", `threads must be >= 1, got ${count}`);
     const spec: KernelSpec = resolveKernel(options);
     const control = new SharedArrayBuffer(4);
     const url = searchThreadUrl();

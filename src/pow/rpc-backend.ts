@@ -1,15 +1,25 @@
+import { CodedError } from "../errors.js";
 import { formatHash, formatU64, parseU64 } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import type { GenerateOptions, WorkBackend, WorkResult } from "./backend.js";
 
 /** A remote work server answered something other than valid work. */
-export class RemoteWorkError extends Error {
+export class RemoteWorkError extends CodedError {
   override name = "RemoteWorkError";
+  constructor(
+    message: string,
+    code: "DPOW_WORK_SERVER_FAILED" | "DPOW_WORK_SERVER_TIMEOUT" = "DPOW_WORK_SERVER_FAILED",
+  ) {
+    super(code, message);
+  }
 }
 
 /** The work server did not answer in time (it accepted the request, then stayed silent). */
 export class RpcTimeoutError extends RemoteWorkError {
   override name = "RpcTimeoutError";
+  constructor(message: string) {
+    super(message, "DPOW_WORK_SERVER_TIMEOUT");
+  }
 }
 
 /** How long to wait for each action's reply, in milliseconds. */

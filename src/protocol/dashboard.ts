@@ -1,6 +1,6 @@
 /**
  * The dashboard's public JSON (`/api/v1/...`, README "Dashboard"): aggregates only. Nothing here
- * may ever carry a result, a job's hash or its work (DESIGN 3.1): whoever sees a winning result
+ * may ever carry a result, a job's hash or its work (README, "Dashboard": aggregates only): whoever sees a winning result
  * before the hub's cancel lands can republish it under another payout address. Fields are
  * snake_case and only ever added to, so other dashboards can rely on them.
  */

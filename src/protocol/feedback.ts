@@ -1,5 +1,5 @@
 /**
- * What the hub tells one payout address on `client/ADDRESS` (DESIGN 3.1): its credit counters after
+ * What the hub tells one payout address on `client/ADDRESS` (docs/wire-protocol.md): its credit counters after
  * each reward, or an error about a result it sent. The payload comes over the network, so it is
  * parsed with a schema and anything unexpected is reported rather than trusted.
  */

@@ -8,7 +8,7 @@
  * - A job for a hash that is waiting, active or recently done at the same or a higher difficulty is
  *   a duplicate and ignored (MQTT QoS 1 and reconnects can deliver a message twice).
  * - The queue is bounded; when full it sheds the oldest precache job first.
- * - A cancel names only a hash (DESIGN 3.1), so its topic says which jobs it ends: `cancel/ondemand`
+ * - A cancel names only a hash (docs/wire-protocol.md), so its topic says which jobs it ends: `cancel/ondemand`
  *   ends every job for the hash (an on-demand job is opened above any precache job for it, so its
  *   work covers them), `cancel/precache` only precache ones (a service may be waiting on a newer
  *   on-demand job for the same hash). An active job once cancelled no longer makes a new offer for
@@ -16,6 +16,7 @@
  * - On-demand jobs expire: no service waits longer than the longest request timeout, so older ones
  *   are dropped unsolved rather than worked on for nobody (e.g. after the hub restarted).
  */
+import { CodedError } from "../errors.js";
 import type { WorkType } from "./topics.js";
 
 /** A job as this worker received it from the hub, waiting in (or taken from) the queue. */
@@ -30,7 +31,7 @@ export interface QueuedJob {
   attempts?: number;
 }
 
-/** The longest a service can wait for on-demand work (DESIGN 3.2: timeout 1..30 s). */
+/** The longest a service can wait for on-demand work (docs/service-api.md: timeout 1..30 s). */
 const ONDEMAND_TTL_MS = 30_000;
 
 export type OfferOutcome =
@@ -68,7 +69,10 @@ export class JobQueue {
 
   constructor(options: QueueOptions) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1) {
-      throw new RangeError(`queue capacity must be a positive integer, got ${options.capacity}`);
+      throw new CodedError(
+        "DPOW_INVALID_OPTION",
+        `queue capacity must be a positive integer, got ${options.capacity}`,
+      );
     }
     this.capacity = options.capacity;
     this.recentCapacity = options.recentCapacity ?? 4096;

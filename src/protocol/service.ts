@@ -1,5 +1,5 @@
 /**
- * The service API (DESIGN 3.2): the JSON a service sends to `POST /service/` or `/service_ws/`, and
+ * The service API (docs/service-api.md): the JSON a service sends to `POST /service/` or `/service_ws/`, and
  * what it gets back. Every field failure has its own message, written for the developer of the
  * service; unknown fields (such as `"action": "work_generate"` from RPC proxies) are ignored.
  */
@@ -18,7 +18,7 @@ const MAX_TIMEOUT_S = 30;
 
 /**
  * The original DPoW hub's error texts. Each of our messages begins with one where the original had
- * one, and may add our detail after ": ", so clients that match on them keep working (DESIGN 3.2).
+ * one, and may add our detail after ": ", so clients that match on them keep working (docs/service-api.md).
  */
 export const ORIGINAL = {
   incomplete: "Incorrect submission. Required information: user, api_key, hash",
@@ -150,19 +150,27 @@ export type ServiceResponse = WorkResponse | ErrorResponse;
  */
 export type ParsedRequest =
   | { ok: true; request: ServiceRequest }
-  | { ok: false; error: ErrorResponse; credentials?: { user: string; api_key: string } };
+  | {
+      ok: false;
+      code: "DPOW_API_BAD_REQUEST" | "DPOW_API_TOO_LARGE";
+      error: ErrorResponse;
+      credentials?: { user: string; api_key: string };
+    };
+
+const BAD = "DPOW_API_BAD_REQUEST";
 
 /** Parses a raw request body; never throws. */
 export function parseServiceRequest(body: string): ParsedRequest {
-  if (Buffer.byteLength(body) > MAX_REQUEST_BYTES) return { ok: false, error: { error: errors.tooLarge } };
+  if (Buffer.byteLength(body) > MAX_REQUEST_BYTES)
+    return { ok: false, code: "DPOW_API_TOO_LARGE", error: { error: errors.tooLarge } };
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
-    return { ok: false, error: { error: errors.notJson } };
+    return { ok: false, code: BAD, error: { error: errors.notJson } };
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    return { ok: false, error: { error: errors.notObject } };
+    return { ok: false, code: BAD, error: { error: errors.notObject } };
   }
   const fields = json as Record<string, unknown>;
   const quick = plainRequest(fields);
@@ -175,7 +183,9 @@ export function parseServiceRequest(body: string): ParsedRequest {
     id === undefined || !echoableId(id) ? { error: message } : { error: message, id };
   const credentials =
     plausibleCredential(user) && plausibleCredential(api_key) ? { user, api_key } : undefined;
-  return credentials === undefined ? { ok: false, error } : { ok: false, error, credentials };
+  return credentials === undefined
+    ? { ok: false, code: BAD, error }
+    : { ok: false, code: BAD, error, credentials };
 }
 
 function plausibleCredential(value: unknown): value is string {

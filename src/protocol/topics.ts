@@ -1,5 +1,5 @@
 /**
- * MQTT topic names and payload codecs between the hub and workers (DESIGN 3.1), compatible with the
+ * MQTT topic names and payload codecs between the hub and workers (docs/wire-protocol.md), compatible with the
  * original DPoW protocol. Payloads come from anyone holding the public worker account, so parsers
  * return a reason instead of throwing; formatters take values the hub already holds and throw on a
  * programming error.

@@ -1,6 +1,6 @@
 /**
  * The worker client: takes jobs from the hub over MQTT, solves them with a WorkBackend, validates
- * the work itself and publishes `HASH,WORK,PAYOUT` (DESIGN 3.1). Built to run unattended for weeks:
+ * the work itself and publishes `HASH,WORK,PAYOUT` (docs/wire-protocol.md). Built to run unattended for weeks:
  * it reconnects forever, pauses while the hub's heartbeat is missing, and turns backend failures
  * into retries with backoff instead of crashes.
  */
@@ -121,7 +121,7 @@ function defaultClientId(payout: string): string {
   return `dpow-worker-${digest}-${bytesToHex(crypto.getRandomValues(new Uint8Array(3)))}`;
 }
 
-/** Subscriptions for a work choice (DESIGN 3.1: `work/#` + `cancel/#` for any, else one type). */
+/** Subscriptions for a work choice (docs/wire-protocol.md: `work/#` + `cancel/#` for any, else one type). */
 function subscriptionsFor(work: WorkChoice, payout: string): Record<string, 0 | 1> {
   const jobs: Record<string, 0 | 1> =
     work === "any" ? { "work/#": 1, "cancel/#": 1 } : { [topics.work(work)]: 1, [topics.cancel(work)]: 1 };

@@ -1,5 +1,5 @@
 /**
- * The broker contract of DESIGN 3.1, written once and run against every broker we ship or support:
+ * The broker contract of docs/broker.md, written once and run against every broker we ship or support:
  * the embedded aedes broker (TCP and WebSocket) and Mosquitto with deploy/mosquitto.
  *
  * Absence of a message is proven by ordering, not by waiting: after the forbidden action has been

@@ -49,7 +49,7 @@ describe("topic filters", () => {
   });
 });
 
-describe("ACL (DESIGN 3.1)", () => {
+describe("ACL (docs/broker.md)", () => {
   const results = ["result/ondemand", "result/precache", "result/other/level", "result"];
 
   it("never lets a subscription of the client account reach a result topic", () => {

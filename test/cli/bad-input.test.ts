@@ -167,3 +167,13 @@ describe("other commands", () => {
     );
   });
 });
+
+describe("a flag commander itself refuses", () => {
+  it("ends with the catalogue's usage exit code (2), like every other bad flag", () => {
+    const unknown = runCli(["address", "check", "nano_1", "--no-such-flag"]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^dpow: unknown option '--no-such-flag'/);
+    expect(runCli(["address", "check"]).status).toBe(2); // a missing argument
+    expect(runCli(["--version"]).status).toBe(0);
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * Generators for the fuzz targets, built from the wire grammars (DESIGN 3.1-3.3): valid-ish inputs,
+ * Generators for the fuzz targets, built from the wire grammars (docs/wire-protocol.md, service-api.md, node-interfaces.md): valid-ish inputs,
  * then mutated the ways a hostile or broken client would: wrong JSON types, numbers as strings,
  * hex of the wrong length or case, huge strings, deep nesting, unicode, prototype keys, duplicate
  * keys, extra commas, truncated text. Values are built as raw JSON *text*, so the generators can

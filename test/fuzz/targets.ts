@@ -1,7 +1,7 @@
 /**
  * Fuzz targets: every parser of input the hub or a worker takes from outside, each with a generator
  * built from its grammar (./grammar.ts) and an oracle. The oracle is a reference parser written
- * from the wire contract (DESIGN 3.1-3.3), independent of the code under test where it can be (Nano
+ * from the wire contract (docs/wire-protocol.md, service-api.md, node-interfaces.md), independent of the code under test where it can be (Nano
  * addresses are checked with the nanocurrency package), and it asserts three things:
  * - the parser throws nothing, or only its own typed error (RpcRequestError for the work server);
  * - its verdict (taken, ignored, or refused, and on which field) and the value it returns equal the
@@ -141,7 +141,7 @@ const numberOf = (value: unknown): number | undefined =>
       : undefined;
 
 // ---------------------------------------------------------------------------------------------
-// Service API (DESIGN 3.2): POST /service/ and /service_ws/ messages
+// Service API (docs/service-api.md): POST /service/ and /service_ws/ messages
 
 type ServiceVerdict =
   | { ok: true; request: Record<string, unknown> }
@@ -156,7 +156,7 @@ const echoable = (id: unknown) =>
 /** Credentials worth checking before saying what else is wrong: two strings of 1 to 200 characters. */
 const plausible = (v: unknown) => typeof v === "string" && v.length >= 1 && v.length <= 200;
 
-/** The service request grammar, written out from DESIGN 3.2 and the README's field list. */
+/** The service request grammar, written out from docs/service-api.md and the README's field list. */
 function referenceServiceRequest(body: string): ServiceVerdict {
   if (Buffer.byteLength(body) > MAX_REQUEST_BYTES) return { ok: false, fields: ["body"] };
   const json = jsonOrUndefined(body);
@@ -305,7 +305,7 @@ const serviceRequest: FuzzTarget = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// MQTT payloads (DESIGN 3.1): result/* (read by the hub), work/* and cancel/* (read by workers)
+// MQTT payloads (docs/wire-protocol.md): result/* (read by the hub), work/* and cancel/* (read by workers)
 
 /** Splits a payload as the grammar says: UTF-8, at most 256 bytes, exactly `count` comma-separated fields. */
 function referenceFields(payload: Buffer, count: number): string[] | undefined {
@@ -417,7 +417,7 @@ const cancelPayload: FuzzTarget = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Node confirmations (DESIGN 3.3): the WebSocket feed and the HTTP callback
+// Node confirmations (docs/node-interfaces.md): the WebSocket feed and the HTTP callback
 
 /** State blocks; `odd` says how often a field is wrong (see `field`). */
 const blockFields = (odd: number) => ({
@@ -450,7 +450,7 @@ const confirmedHash = fc.oneof(fc.constantFrom(...vectors.blocks.map((b) => b.ha
 
 type ConfirmationVerdict = "ok" | "ignored" | "error";
 
-/** A state block as the node sends it: the fields the hub needs, hex and size bounded (DESIGN 3.3). */
+/** A state block as the node sends it: the fields the hub needs, hex and size bounded (docs/node-interfaces.md). */
 function stateBlockOk(block: unknown): block is Record<string, string> {
   if (!isPlainObject(block) || block.type !== "state") return false;
   const short = (v: unknown, max: number) => typeof v === "string" && chars(v) <= max;
@@ -604,7 +604,7 @@ const nodeCallback: FuzzTarget = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Work server RPC (DESIGN 3.3, nano-work-server's grammar and error texts)
+// Work server RPC (docs/node-interfaces.md, nano-work-server's grammar and error texts)
 
 type RpcVerdict = Record<string, unknown>;
 const DESERIALIZE = "Failed to deserialize JSON";
@@ -752,7 +752,7 @@ const workServerRpc: FuzzTarget = {
       got = { error: err.reply.error };
     }
     if ("threshold" in expected && typeof expected.threshold === "object" && expected.threshold !== null) {
-      // A multiplier: the threshold must be exactly as hard as asked, not easier (DESIGN 2).
+      // A multiplier: the threshold must be exactly as hard as asked, not easier (docs/wire-protocol.md, work and difficulty).
       const asked = (expected.threshold as { value: number }).value;
       expect(typeof got.threshold, "threshold").toBe("bigint");
       const t = got.threshold as bigint;
@@ -767,7 +767,7 @@ const workServerRpc: FuzzTarget = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Worker feedback on client/ADDRESS (DESIGN 3.1)
+// Worker feedback on client/ADDRESS (docs/wire-protocol.md)
 
 const COUNT_STRING = /^\d+$/;
 const countOf = (v: unknown): number | undefined => {

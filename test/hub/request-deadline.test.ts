@@ -59,7 +59,15 @@ const metrics = new HubMetrics({
 function flow(coordinator: Coordinator, hubBroker: Broker): WorkFlow {
   const accounting = new Accounting(ledger, hubBroker, logger);
   const penalties = new WorkerPenalties(DEFAULT_PENALTIES);
-  return new WorkFlow(hubBroker, coordinator, accounting, penalties, metrics, logger, { jobGraceMs: 1000 });
+  return new WorkFlow({
+    broker: hubBroker,
+    coordinator,
+    accounting,
+    penalties,
+    metrics,
+    logger,
+    options: { jobGraceMs: 1000 },
+  });
 }
 
 const request = () => ({ hash: randomHash(), difficulty: 1n, timeoutMs: 200, service: "svc" });

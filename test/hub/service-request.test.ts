@@ -70,6 +70,7 @@ describe("service request parsing", () => {
     const long = parseServiceRequest(JSON.stringify({ ...base, hash: "no", id: "x".repeat(3000) }));
     expect(long).toEqual({
       ok: false,
+      code: "DPOW_API_BAD_REQUEST",
       error: { error: expect.stringMatching(/^Invalid hash/) },
       credentials: { user: "svc", api_key: "key" },
     });

@@ -122,7 +122,7 @@ describe("malformed payloads", () => {
 });
 
 describe("topics", () => {
-  it("names the DESIGN 3.1 topics and reads the work type back", () => {
+  it("names the topics of docs/wire-protocol.md and reads the work type back", () => {
     expect([topics.work("ondemand"), topics.result("precache"), topics.cancel("ondemand")]).toEqual([
       "work/ondemand",
       "result/precache",

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
+import { CodedError } from "../../errors.js";
 import { connectExternalBroker } from "../../hub/broker/mqtt-client.js";
 import { addressError } from "../../nano/account.js";
 import { parseRaw } from "../../nano/block.js";
@@ -34,8 +35,9 @@ import { parseThreads } from "./work.js";
 const RESUME = "nothing is paid twice: run the same command again to resume";
 
 /**
- * Payout failures are one line with what to do next, exit code 1. `pays`: the command sends
- * payments, so the advice says a re-run resumes (plan and history send nothing).
+ * Payout failures get what to do next added to their message (the CLI's edge prints it, with its
+ * code's exit code). `pays`: the command sends payments, so the advice says a re-run resumes
+ * (plan and history send nothing).
  */
 function payoutAction<A extends unknown[]>(fn: (...args: A) => Promise<void>, pays = false) {
   const again = pays ? RESUME : "then run the same command again";
@@ -54,8 +56,7 @@ function payoutAction<A extends unknown[]>(fn: (...args: A) => Promise<void>, pa
                 ? err.message
                 : null;
       if (advice === null) throw err;
-      process.stderr.write(`dpow: ${advice}\n`);
-      process.exitCode = 1;
+      throw new CodedError((err as CodedError).code, advice);
     }
   });
 }

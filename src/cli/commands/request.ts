@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { DpowClient } from "../../client/client.js";
 import { DpowError } from "../../client/errors.js";
+import { CodedError } from "../../errors.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { parseHash, parseU64 } from "../../nano/hex.js";
 import { action, printJson, UsageError } from "../output.js";
@@ -60,8 +61,7 @@ async function request(opts: RequestOptions): Promise<void> {
     else process.stdout.write(`${result.work}\n`);
   } catch (err) {
     if (!(err instanceof DpowError)) throw err;
-    process.stderr.write(`dpow: request failed (${err.code}): ${err.message}\n`);
-    process.exitCode = 1;
+    throw new CodedError("DPOW_REQUEST_FAILED", `request failed (${err.code}): ${err.message}`);
   } finally {
     await client.close();
   }

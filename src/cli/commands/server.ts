@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import type { Logger } from "pino";
+import { CodedError } from "../../errors.js";
 import { DEV_BASE } from "../../hub/difficulty-policy.js";
 import { HTTP_LIMITS, type HttpFrontSettings, type HttpLimits } from "../../hub/http-front.js";
 import {
@@ -10,6 +11,7 @@ import {
   type ServerConfig,
 } from "../../hub/launch.js";
 import type { SqliteSync } from "../../hub/ledger/sqlite-open.js";
+import { WorkPeerListenError } from "../../hub/work-peer.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
@@ -154,10 +156,13 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
 }
 
 /** Turns a taken port into advice naming the flag that moves it. */
-function portAdvice(err: PortTakenError): UsageError {
+function portAdvice(err: PortTakenError): CodedError {
   const flag = err.which === "http" ? "--port" : err.which === "mqtt" ? "--mqtt-port" : "--work-peer";
   const hint = err.which === "mqtt" ? " (another MQTT broker?)" : "";
-  return new UsageError(`${err.message}${hint}; choose another with ${flag} PORT (0 picks a free one)`);
+  return new CodedError(
+    err.code,
+    `${err.message}${hint}; choose another with ${flag} PORT (0 picks a free one)`,
+  );
 }
 
 /** Listen errors of a --host that is not this machine's (or cannot be resolved). */
@@ -166,7 +171,8 @@ const BAD_HOST = new Set(["EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN"]);
 /** Turns a launch failure the operator can fix (a taken port, a bad --host) into a one-line error. */
 export function launchAdvice(err: unknown, host: string): unknown {
   if (err instanceof PortTakenError) return portAdvice(err);
-  const { code, message } = err as NodeJS.ErrnoException;
+  const { message } = err as Error;
+  const code = err instanceof WorkPeerListenError ? err.errno : (err as NodeJS.ErrnoException).code;
   if (code !== undefined && BAD_HOST.has(code)) {
     return new UsageError(
       `cannot listen on --host ${host} (${code}): give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`,

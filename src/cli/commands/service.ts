@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { openLedger } from "../../hub/ledger/open.js";
-import { type Ledger, LedgerError, type ServiceRecord, type ServiceSettings } from "../../hub/ports.js";
+import type { Ledger, ServiceRecord, ServiceSettings } from "../../hub/ports.js";
 import { addService, rotateServiceKey, updateService } from "../../hub/service-admin.js";
 import { ledgerOptions } from "../ledger-flags.js";
 import { action, printJson, UsageError } from "../output.js";
@@ -21,15 +21,12 @@ interface SettingOptions extends DbOption {
   burst?: string;
 }
 
-/** Opens the ledger, runs `task`, closes it; ledger refusals become one-line errors. */
+/** Opens the ledger, runs `task`, closes it (a ledger refusal is a coded error: one line, exit 2). */
 async function withLedger<T>(opts: DbOption, task: (ledger: Ledger) => Promise<T>): Promise<T> {
   checkUrlFlag("--postgres", opts.postgres);
   const ledger = await openLedger({ db: opts.db, postgresUrl: opts.postgres });
   try {
     return await task(ledger);
-  } catch (err) {
-    if (err instanceof LedgerError) throw new UsageError(err.message);
-    throw err;
   } finally {
     await ledger.close();
   }

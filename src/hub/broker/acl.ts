@@ -1,5 +1,5 @@
 /**
- * Broker accounts and their topic rights (DESIGN 3.1). The same rules ship as a Mosquitto ACL file in
+ * Broker accounts and their topic rights (docs/broker.md). The same rules ship as a Mosquitto ACL file in
  * deploy/mosquitto/dpow.acl; the contract tests hold both brokers to them.
  *
  * The rule that matters most: no public account may ever read `result/`. Whoever reads a winning

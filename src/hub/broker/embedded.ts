@@ -1,14 +1,16 @@
 /**
  * The embedded MQTT broker (aedes): TCP, plus MQTT over WebSocket on the hub's HTTP server, with the
- * accounts and ACL of DESIGN 3.1. The hub itself publishes and subscribes in-process, with no
+ * accounts and ACL of docs/broker.md. The hub itself publishes and subscribes in-process, with no
  * network hop and no login, through the Broker port returned as `hub`.
  */
+
 import { randomBytes } from "node:crypto";
 import type { Server as HttpServer, IncomingMessage } from "node:http";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createWebSocketStream, WebSocketServer } from "ws";
+import { CodedError } from "../../errors.js";
 import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
 import { ConnectionsPerAddress, DEFAULT_MAX_CONNECTIONS_PER_IP } from "./connection-limits.js";
@@ -64,10 +66,10 @@ export interface EmbeddedBroker {
 }
 
 /** Thrown when the MQTT port is taken; the CLI turns it into advice naming its flag. */
-export class PortInUseError extends Error {
+export class PortInUseError extends CodedError {
   override name = "PortInUseError";
   constructor(readonly port: number) {
-    super(`MQTT port ${port} is already in use (is another MQTT broker running?)`);
+    super("DPOW_PORT_TAKEN", `MQTT port ${port} is already in use (is another MQTT broker running?)`);
   }
 }
 
@@ -210,7 +212,9 @@ function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, gua
       guard.refusals.note(address);
       // 3: server unavailable. The password is not even looked at, so nothing is learnt from it.
       done(
-        Object.assign(new Error("too many failed logins; retry later"), { returnCode: 3 as const }),
+        Object.assign(new CodedError("DPOW_MQTT_LOGIN_THROTTLED", "too many failed logins; retry later"), {
+          returnCode: 3 as const,
+        }),
         false,
       );
       return;
@@ -220,7 +224,8 @@ function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, gua
       guard.refusals.note(address);
       const refuse = () => {
         guard.throttle.released(address);
-        done(Object.assign(new Error("bad user name or password"), { returnCode: 4 as const }), false);
+        const error = new CodedError("DPOW_MQTT_LOGIN_REFUSED", "bad user name or password");
+        done(Object.assign(error, { returnCode: 4 as const }), false);
       };
       setTimeout(refuse, guard.throttle.failed(address)).unref();
       return;
@@ -232,7 +237,9 @@ function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, gua
     const account = client ? accounts.get(client) : undefined;
     if (account !== undefined && canPublish(account, packet.topic)) return done(null);
     logger.warn({ account, topic: packet.topic }, "MQTT publish refused; client disconnected");
-    done(new Error(`${account ?? "anonymous"} may not publish to ${packet.topic}`));
+    done(
+      new CodedError("DPOW_MQTT_NOT_ALLOWED", `${account ?? "anonymous"} may not publish to ${packet.topic}`),
+    );
   };
   aedes.authorizeSubscribe = (client, subscription, done) => {
     const account = accounts.get(client);
@@ -302,7 +309,10 @@ function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
     const key = refusalKey(client.id, remoteAddressOf(client));
     const until = refused.get(key);
     if (until !== undefined && until > Date.now()) {
-      const error = new Error("refused for a cool-down: too many invalid results");
+      const error = new CodedError(
+        "DPOW_MQTT_COOL_DOWN",
+        "refused for a cool-down: too many invalid results",
+      );
       return done(Object.assign(error, { returnCode: 5 as const }), false);
     }
     if (until !== undefined) refused.delete(key);

@@ -6,7 +6,9 @@
  * published a message, so handlers get no publisher and there is no disconnect(): the hub only
  * drops and counts invalid results here, and the broker's own limits apply.
  */
+
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { CodedError } from "../../errors.js";
 import { redactUrl } from "../../protocol/redact-url.js";
 import { hasUrlScheme, URL_SCHEMES } from "../../protocol/url-scheme.js";
 import { type Broker, type MessageHandler, type PublishOptions, StoreUnreachableError } from "../ports.js";
@@ -104,7 +106,10 @@ export async function connectExternalBroker(
     async subscribe(pattern: string, handler: MessageHandler) {
       const granted = await client.subscribeAsync(pattern, { qos: 0 });
       if (granted.some((g) => g.qos === 128)) {
-        throw new Error(`the MQTT broker at ${where} refused the subscription to ${pattern}; check its ACL`);
+        throw new CodedError(
+          "DPOW_BROKER_REFUSED",
+          `the MQTT broker at ${where} refused the subscription to ${pattern}; check its ACL`,
+        );
       }
       handlers.push({ pattern, handler });
     },

@@ -9,10 +9,12 @@
  * change (a worker subscribes once per connect, so a few rows per connect) and saves the queues of
  * offline sessions on close. Nothing here runs per message except the bounded in-memory queue.
  */
+
 import { createRequire } from "node:module";
 import { Readable } from "node:stream";
 import type { Aedes, Client, Subscription } from "aedes";
 import Database, { type Database as Db } from "better-sqlite3";
+import { CodedError } from "../../errors.js";
 import { StoreUnreachableError } from "../ports.js";
 import type { BrokerLogger } from "./logger.js";
 
@@ -98,8 +100,11 @@ const SCHEMA = `
 `;
 
 /** Thrown to refuse a new persistent session when every kept session is online. */
-export class SessionLimitError extends Error {
+export class SessionLimitError extends CodedError {
   override name = "SessionLimitError";
+  constructor(message: string) {
+    super("DPOW_MQTT_SESSION_LIMIT", message);
+  }
 }
 
 export class SessionStore extends MemoryPersistenceClass {

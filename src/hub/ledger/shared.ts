@@ -3,7 +3,7 @@ import { parseHash, parseU64 } from "../../nano/hex.js";
 import { workValue } from "../../nano/work.js";
 import type { CachedWork, ServiceRecord, Statistics, WorkCounters } from "../ports.js";
 
-/** The DESIGN 3.1 statistics payload: public services by name, private ones summed. */
+/** The `statistics` payload (docs/wire-protocol.md): public services by name, private ones summed. */
 export function buildStatistics(services: readonly ServiceRecord[], work: WorkCounters): Statistics {
   const publics = services.filter((s) => s.public);
   const privates = services.filter((s) => !s.public);

@@ -1,5 +1,5 @@
 /**
- * A confirmed block as the node announces it (DESIGN 3.3): on its WebSocket, as
+ * A confirmed block as the node announces it (docs/node-interfaces.md): on its WebSocket, as
  * `{"topic":"confirmation","message":{"account","hash","block":{...}}}`, or in its HTTP callback, as
  * `{"account","hash","block":"<the block JSON as a string>"}`. Both come from outside the hub (the
  * callback URL is on the public HTTP port), so they are parsed with a schema and later checked

@@ -1,5 +1,5 @@
 /**
- * The work hash (DESIGN 2: blake2b, 8-byte digest, over nonce || root) as shader source for GPUs,
+ * The work hash (docs/wire-protocol.md, "Work, difficulty and hex": blake2b, 8-byte digest, over nonce || root) as shader source for GPUs,
  * written for 32-bit integers only: WebGL2's GLSL ES 3.0 and WebGPU's WGSL have no 64-bit type, so
  * each 64-bit word is a pair (x = low half, y = high half), added with a carry and rotated by
  * swapping and shifting halves. The rounds are unrolled here with their message schedule resolved,

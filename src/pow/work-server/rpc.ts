@@ -2,6 +2,7 @@
  * nano-work-server's RPC: parsing a request into a command, with the same error texts, so clients
  * written for nano-work-server (the node, DPoW workers, wallets) need no change.
  */
+import { CodedError } from "../../errors.js";
 import { fromMultiplier, SEND_THRESHOLD } from "../../nano/difficulty.js";
 
 export type RpcCommand =
@@ -17,9 +18,10 @@ export interface RpcError {
 }
 
 /** A parse failure: the reply to send as is (HTTP 400). */
-export class RpcRequestError extends Error {
+export class RpcRequestError extends CodedError {
+  override name = "RpcRequestError";
   constructor(readonly reply: RpcError) {
-    super(reply.hint ? `${reply.error}: ${reply.hint}` : reply.error);
+    super("DPOW_RPC_BAD_REQUEST", reply.hint ? `${reply.error}: ${reply.hint}` : reply.error);
   }
 }
 
