@@ -1,7 +1,7 @@
 /**
  * The dashboard's public JSON (`/api/v1/...`, README "Dashboard"): aggregates only. Nothing here
- * may ever carry a result, a job's hash or its work (README, "Dashboard": aggregates only): whoever sees a winning result
- * before the hub's cancel lands can republish it under another payout address. Fields are
+ * may ever carry a result, a job's hash or its work: whoever sees a winning result before the
+ * hub's cancel lands can republish it under another payout address. Fields are
  * snake_case and only ever added to, so other dashboards can rely on them.
  */
 
