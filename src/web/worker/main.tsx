@@ -228,11 +228,8 @@ function WorkerPage() {
         <Figure label="jobs won" value={String(status?.accepted ?? 0)} id="won" />
         <Figure
           label="credits"
-          value={
-            status?.credits
-              ? `${status.credits.ondemand} on-demand, ${status.credits.precache} precache`
-              : "–"
-          }
+          value={status?.credits ? `${status.credits.ondemand} on-demand` : "–"}
+          detail={status?.credits ? `${status.credits.precache} precache` : undefined}
           id="credits"
         />
         <Figure
@@ -274,13 +271,18 @@ function WorkerPage() {
   );
 }
 
-function Figure(props: { label: string; value: string; id: string }) {
+function Figure(props: { label: string; value: string; detail?: string | undefined; id: string }) {
   return (
     <div class="card">
       <div class="card-label">{props.label}</div>
       <div class="card-value" data-testid={props.id}>
         {props.value}
       </div>
+      {props.detail && (
+        <div class="card-detail" data-testid={`${props.id}-detail`}>
+          {props.detail}
+        </div>
+      )}
     </div>
   );
 }
