@@ -114,7 +114,6 @@ describe.runIf(browserAvailable())("browser worker", () => {
     });
     // A phone: everything fits its width, nothing to scroll sideways.
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.screenshot({ path: "/tmp/worker-phone.png", fullPage: true });
     expect(await sidewaysScroll()).toBeLessThanOrEqual(0);
     await page.setViewportSize({ width: 1360, height: 900 });
   });
@@ -144,7 +143,6 @@ describe.runIf(browserAvailable())("browser worker", () => {
       expect(await figure("hub-error").locator("b").count()).toBe(0);
       await page.setViewportSize({ width: 390, height: 844 });
       expect(await sidewaysScroll()).toBeLessThanOrEqual(0);
-      await page.screenshot({ path: "/tmp/worker-phone-error.png", fullPage: true });
       await page.setViewportSize({ width: 1360, height: 900 });
     } finally {
       await asHub.endAsync();
