@@ -50,6 +50,8 @@ export interface ServerConfig {
   postgresUrl?: string;
   clientPassword: string;
   interfacePassword?: string;
+  /** Password of the embedded broker's `dpowserver` account; random per start without one. */
+  serverPassword?: string;
   /** Invalid results per MQTT connection before it is dropped, and the cool-down; defaults without. */
   penalties?: PenaltyOptions;
   /** The embedded broker's sessions and limits; its defaults without. */
@@ -216,6 +218,7 @@ async function openBroker(
     host: config.host,
     clientPassword: config.clientPassword,
     interfacePassword: config.interfacePassword,
+    serverPassword: config.serverPassword,
     sessions: config.mqtt && {
       file: config.mqtt.sessionsFile,
       expiryMs: config.mqtt.sessionExpiryMs,

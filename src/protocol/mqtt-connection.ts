@@ -1,7 +1,7 @@
 /**
- * The worker's MQTT connection: a persistent session that reconnects forever with exponential
- * backoff and subscribes again on every connect (a broker that restarted without persistence has
- * forgotten the session). MQTT.js's own reconnect runs at a fixed period, so it is turned off and
+ * The worker's MQTT connection: a persistent session (or a clean one, where the caller asks) that
+ * reconnects forever with exponential backoff and subscribes again on every connect (a broker that
+ * restarted without persistence has forgotten the session). MQTT.js's own reconnect runs at a fixed period, so it is turned off and
  * replaced by the backoff here.
  */
 import mqtt, { type MqttClient } from "mqtt";
@@ -29,6 +29,8 @@ export interface ConnectionHandlers {
 export interface ConnectionOptions {
   url: string;
   clientId: string;
+  /** MQTT clean session: the broker keeps nothing for this client once it disconnects. Default false. */
+  clean?: boolean;
   /** Topic filter -> QoS, subscribed on every connect. */
   subscriptions: Record<string, 0 | 1>;
   reconnect: ReconnectPolicy;
@@ -45,7 +47,7 @@ export function openConnection(options: ConnectionOptions): Connection {
   const { handlers } = options;
   const client: MqttClient = mqtt.connect(options.url, {
     clientId: options.clientId,
-    clean: false,
+    clean: options.clean ?? false,
     reconnectPeriod: 0,
     connectTimeout: 10_000,
     keepalive: 30,

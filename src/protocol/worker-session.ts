@@ -52,6 +52,11 @@ export interface WorkerOptions {
   log?: WorkerLog;
   /** MQTT client id; default `dpow-worker-` + a digest of the payout address + a random suffix. */
   clientId?: string;
+  /**
+   * Ask the broker for a clean session, which it forgets on disconnect, instead of a persistent one
+   * that keeps subscriptions and queued jobs for a worker that comes back. Default false.
+   */
+  cleanSession?: boolean;
   /** Hub counts as offline after this long without a heartbeat. Default 5000 ms. */
   heartbeatTimeoutMs?: number;
   /** Most jobs waiting at once. Default 256. */
@@ -183,6 +188,7 @@ class Worker implements RunningWorker {
     this.connection = openConnection({
       url: options.server,
       clientId: this.clientId,
+      clean: options.cleanSession ?? false,
       subscriptions: subscriptionsFor(options.work ?? "any", options.payout),
       reconnect: options.reconnect ?? DEFAULT_RECONNECT,
       handlers: {

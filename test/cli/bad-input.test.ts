@@ -57,6 +57,22 @@ describe("dpow server / start flags", () => {
     }
   });
 
+  it("--server-password with --mqtt-url: the password belongs in the URL", () => {
+    expectOneLine(
+      runCli([
+        "server",
+        ...PORTS,
+        "--db",
+        join(dir, "server-password.db"),
+        "--server-password",
+        "secret",
+        "--mqtt-url",
+        "mqtt://dpowserver:other@127.0.0.1:1",
+      ]),
+      /^dpow: --server-password is for the embedded broker; with --mqtt-url the dpowserver password is in the URL\n$/,
+    );
+  });
+
   it("a --host that is not this machine's names --host", () => {
     // 192.0.2.1 is TEST-NET-1 (RFC 5737): never a local address.
     expectOneLine(

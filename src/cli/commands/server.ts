@@ -45,6 +45,7 @@ export interface ServerOptions
   postgres?: string;
   clientPassword: string;
   interfacePassword?: string;
+  serverPassword?: string;
   localWorker?: boolean;
   workerPayout: string;
   logLevel: string;
@@ -123,6 +124,11 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
   if (opts.localWorker && opts.mqttUrl !== undefined) {
     throw new UsageError("--local-worker runs on the embedded broker; it cannot be combined with --mqtt-url");
   }
+  if (opts.serverPassword !== undefined && opts.mqttUrl !== undefined) {
+    throw new UsageError(
+      "--server-password is for the embedded broker; with --mqtt-url the dpowserver password is in the URL",
+    );
+  }
   checkUrlFlag("--mqtt-url", opts.mqttUrl);
   checkUrlFlag("--redis", opts.redis);
   checkUrlFlag("--postgres", opts.postgres);
@@ -146,6 +152,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     postgresUrl: opts.postgres,
     clientPassword: opts.clientPassword,
     interfacePassword: opts.interfacePassword,
+    serverPassword: opts.serverPassword,
     mqtt: mqttSettings(opts, opts.db),
     localWorker: opts.localWorker ? { payout: opts.workerPayout } : undefined,
     dashboard: dashboardSettings(opts),
@@ -267,6 +274,12 @@ export function hubOptions(command: Command, defaults: { logLevel: string }): Co
         "--interface-password <pw>",
         "password of the read-only `dpowinterface` account (off without one)",
       ).env("DPOW_INTERFACE_PASSWORD"),
+    )
+    .addOption(
+      new Option(
+        "--server-password <pw>",
+        "password of the embedded broker's `dpowserver` account, for a tool that talks to workers as the hub (random at every start without one)",
+      ).env("DPOW_SERVER_PASSWORD"),
     )
     .option("--worker-payout <address>", "payout address of the local worker", NOBODY)
     .addOption(

@@ -1,5 +1,6 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import "../theme.css";
 import "./dashboard.css";
 import { duration } from "./format.js";
 import { type Connection, useSummary } from "./live.js";
@@ -38,7 +39,7 @@ function Dashboard() {
           {STATUS[connection]}
           {summary && connection === "live" ? ` · up ${duration(summary.hub.uptime_s)}` : ""}
         </div>
-        <a class="join" href="/worker">
+        <a class="top-link" href="/worker">
           Help with your browser →
         </a>
       </header>

@@ -8,6 +8,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { addressError } from "../../nano/account.js";
 import { formatHashRate, formatShare } from "../../protocol/format.js";
 import type { WorkerStatus } from "../../protocol/worker-session.js";
+import "../theme.css";
+import "./worker.css";
 import {
   type FromSession,
   KERNEL_CHOICES,
@@ -41,7 +43,10 @@ function brokerUrl(password: string): string {
   return `${scheme}://client:${encodeURIComponent(password)}@${location.host}/mqtt`;
 }
 
-/** A new id per page: two tabs of one browser must not log each other out of the broker. */
+/**
+ * A new id per page: two tabs of one browser must not log each other out of the broker. The session
+ * is a clean one (session.worker.ts), so an id used once leaves nothing behind on the broker.
+ */
 function newClientId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
   return `dpow-web-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
@@ -123,73 +128,84 @@ function WorkerPage() {
   const running = view.phase !== "idle";
   const status = view.status;
   return (
-    <main>
-      <h1>Help with your browser</h1>
-      <p class="lead">
-        This page computes proof of work for the Nano services this hub serves, and the hub credits your
-        address for every job you win. Keep the tab open (it may stay in the background).
-      </p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          running ? stop() : start();
-        }}
-      >
-        <label for="payout">Your Nano address (payouts go here)</label>
-        <input
-          id="payout"
-          name="payout"
-          spellcheck={false}
-          autocomplete="off"
-          placeholder="nano_…"
-          value={payout}
-          disabled={running}
-          aria-invalid={problem !== null && payout !== ""}
-          onInput={(e) => setPayout((e.target as HTMLInputElement).value)}
-        />
-        <p class={`check ${problem === null ? "ok" : "bad"}`} data-testid="address-check">
-          {problem === null ? "valid address, checksum included" : problem}
+    <>
+      <header class="top">
+        <h1>
+          <a href="/">nano-dpow hub</a>
+        </h1>
+        <span class="muted">browser worker</span>
+        <a class="top-link" href="/" data-testid="dashboard-link">
+          ← Dashboard
+        </a>
+      </header>
+      <section class="panel join-form">
+        <h2>Help with your browser</h2>
+        <p class="muted lead">
+          This page computes proof of work for the Nano services this hub serves, and the hub credits your
+          address for every job you win. Keep the tab open (it may stay in the background).
         </p>
-        <div class="row">
-          <label>
-            Threads{" "}
-            <input
-              type="number"
-              min={1}
-              max={256}
-              value={threads}
-              disabled={running}
-              onInput={(e) => setThreads(Math.max(1, Number((e.target as HTMLInputElement).value) || 1))}
-            />
-          </label>
-          <label>
-            Kernel{" "}
-            <select
-              value={kernel}
-              disabled={running}
-              onChange={(e) => setKernel((e.target as HTMLSelectElement).value as KernelChoice)}
-            >
-              {KERNEL_CHOICES.map((k) => (
-                <option value={k}>{k === "auto" ? "fastest (benchmark)" : k}</option>
-              ))}
-            </select>
-          </label>
-          <button type="submit" disabled={!running && problem !== null} data-testid="start">
-            {running ? "Stop" : "Start"}
-          </button>
-        </div>
-      </form>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            running ? stop() : start();
+          }}
+        >
+          <label for="payout">Your Nano address (payouts go here)</label>
+          <input
+            id="payout"
+            name="payout"
+            spellcheck={false}
+            autocomplete="off"
+            placeholder="nano_…"
+            value={payout}
+            disabled={running}
+            aria-invalid={problem !== null && payout !== ""}
+            onInput={(e) => setPayout((e.target as HTMLInputElement).value)}
+          />
+          <p class={`check ${problem === null ? "ok" : "bad"}`} data-testid="address-check">
+            {problem === null ? "valid address, checksum included" : problem}
+          </p>
+          <div class="controls">
+            <label>
+              Threads
+              <input
+                type="number"
+                min={1}
+                max={256}
+                value={threads}
+                disabled={running}
+                onInput={(e) => setThreads(Math.max(1, Number((e.target as HTMLInputElement).value) || 1))}
+              />
+            </label>
+            <label>
+              Kernel
+              <select
+                value={kernel}
+                disabled={running}
+                onChange={(e) => setKernel((e.target as HTMLSelectElement).value as KernelChoice)}
+              >
+                {KERNEL_CHOICES.map((k) => (
+                  <option value={k}>{k === "auto" ? "fastest (benchmark)" : k}</option>
+                ))}
+              </select>
+            </label>
+            <button type="submit" disabled={!running && problem !== null} data-testid="start">
+              {running ? "Stop" : "Start"}
+            </button>
+          </div>
+        </form>
+      </section>
       {view.problem && (
-        <p class="error" data-testid="problem">
+        <p class="panel alert error" data-testid="problem">
           {view.problem}
         </p>
       )}
       {status?.hubError && (
-        <p class="error" data-testid="hub-error">
+        <p class="panel alert error" data-testid="hub-error">
           The hub says: {status.hubError.message}
         </p>
       )}
-      <section class="figures" data-testid="figures">
+      <section class="cards figures" data-testid="figures">
         <Figure
           label="state"
           value={
@@ -203,15 +219,17 @@ function WorkerPage() {
           value={status?.hashRate ? formatHashRate(status.hashRate) : "–"}
           id="rate"
         />
+        <Figure
+          label="queue"
+          value={status?.active ? `${status.queued} + 1 running` : String(status?.queued ?? 0)}
+          id="queue"
+        />
         <Figure label="jobs done" value={String(status?.done ?? 0)} id="done" />
         <Figure label="jobs won" value={String(status?.accepted ?? 0)} id="won" />
         <Figure
           label="credits"
-          value={
-            status?.credits
-              ? `${status.credits.ondemand} on-demand, ${status.credits.precache} precache`
-              : "–"
-          }
+          value={status?.credits ? `${status.credits.ondemand} on-demand` : "–"}
+          detail={status?.credits ? `${status.credits.precache} precache` : undefined}
           id="credits"
         />
         <Figure
@@ -219,47 +237,52 @@ function WorkerPage() {
           value={status?.share != null ? formatShare(status.share) : "–"}
           id="share"
         />
-        <Figure
-          label="queue"
-          value={status?.active ? `${status.queued} + 1 running` : String(status?.queued ?? 0)}
-          id="queue"
-        />
       </section>
-      {view.trials.length > 0 && (
-        <section>
-          <h2>Benchmark</h2>
-          <ul class="trials" data-testid="trials">
-            {view.trials.map((t) => (
-              <li data-kernel={t.kernel}>
-                {t.kernel}: {"hashRate" in t ? formatHashRate(t.hashRate) : `not used (${t.unavailable})`}
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
-      {view.log.length > 0 && (
-        <section>
-          <h2>Log</h2>
-          <ol class="log">
-            {view.log.map((line) => (
-              <li class={line.level}>
-                <time>{line.at}</time> {line.message}
-              </li>
-            ))}
-          </ol>
-        </section>
-      )}
-    </main>
+      <div class="grid-2">
+        {view.trials.length > 0 && (
+          <section class="panel">
+            <h2>Benchmark</h2>
+            <ul class="trials" data-testid="trials">
+              {view.trials.map((t) => (
+                <li data-kernel={t.kernel}>
+                  <span>{t.kernel}</span>
+                  <span class={"hashRate" in t ? "rate" : "muted"}>
+                    {"hashRate" in t ? formatHashRate(t.hashRate) : `not used (${t.unavailable})`}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+        {view.log.length > 0 && (
+          <section class="panel">
+            <h2>Log</h2>
+            <ol class="log">
+              {view.log.map((line) => (
+                <li class={line.level}>
+                  <time>{line.at}</time> {line.message}
+                </li>
+              ))}
+            </ol>
+          </section>
+        )}
+      </div>
+    </>
   );
 }
 
-function Figure(props: { label: string; value: string; id: string }) {
+function Figure(props: { label: string; value: string; detail?: string | undefined; id: string }) {
   return (
-    <div class="figure">
-      <span class="label">{props.label}</span>
-      <span class="value" data-testid={props.id}>
+    <div class="card">
+      <div class="card-label">{props.label}</div>
+      <div class="card-value" data-testid={props.id}>
         {props.value}
-      </span>
+      </div>
+      {props.detail && (
+        <div class="card-detail" data-testid={`${props.id}-detail`}>
+          {props.detail}
+        </div>
+      )}
     </div>
   );
 }

@@ -33,6 +33,12 @@ async function start(request: StartSession): Promise<void> {
     payout: request.payout,
     server: request.server,
     clientId: request.clientId,
+    // A clean session, unlike the CLI's persistent one: a page's job queue, counters and unsent
+    // results live in its memory and die with it, so a later page load has nothing to resume, and a
+    // persistent session per load would sit on the broker for a day (--mqtt-session-expiry) after
+    // every closed or reloaded tab. Within one page the connection still subscribes again on every
+    // reconnect, and MQTT.js resends the results the broker had not acknowledged.
+    cleanSession: true,
     backend: choice.backend,
     initialHashRate: choice.hashRate,
     log,
