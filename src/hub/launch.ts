@@ -1,5 +1,6 @@
 import pino, { type Logger } from "pino";
 import { createBackend } from "../pow/create-backend.js";
+import type { SqliteSync } from "../sql/sqlite.js";
 import { type RunningWorker, startWorker } from "../worker/index.js";
 import { jobsAtLeastOnce } from "./broker/delivery.js";
 import { PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
@@ -10,7 +11,6 @@ import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
 import type { HttpFrontSettings } from "./http-server.js";
 import { type HubBroker, startHub } from "./hub.js";
 import { openLedger } from "./ledger/open.js";
-import type { SqliteSync } from "./ledger/sqlite-open.js";
 import type { Broker, Coordinator } from "./ports.js";
 import {
   type PrecacheContext,

@@ -9,11 +9,11 @@ import {
   type RunningServer,
   type ServerConfig,
 } from "../../hub/launch.js";
-import type { SqliteSync } from "../../hub/ledger/sqlite-open.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
 import { redactUrl } from "../../protocol/redact-url.js";
+import type { SqliteSync } from "../../sql/sqlite.js";
 import { addMqttFlags, type MqttFlags, mqttSettings } from "../mqtt-flags.js";
 import { action, UsageError } from "../output.js";
 import { addPenaltyFlags, type PenaltyFlags, penaltySettings } from "../penalty-flags.js";
