@@ -4,6 +4,12 @@ import { GroupCommit } from "./group-commit.js";
 import { LEDGER_SCHEMA } from "./schema.js";
 import { SqlLedger, type WinRecord } from "./sql-ledger.js";
 
+/** Where the ledger lives and how far its commits go, where neither is given (`--db`, `--sync`). */
+export const SQLITE_LEDGER_DEFAULTS = {
+  file: "./dpow.db",
+  sync: "normal",
+} satisfies { file: string; sync: SqliteSync };
+
 /**
  * The ledger in one SQLite file. WAL mode lets the operator CLI read and write the same file while
  * the server runs; the busy timeout makes the two wait for each other instead of failing.
@@ -22,7 +28,7 @@ export class SqliteLedger extends SqlLedger {
    * keeps every acknowledged win through any crash of the hub process; "full" also through a power
    * loss, at the cost of an fsync on the path of every on-demand answer.
    */
-  constructor(file: string, sync: SqliteSync = "normal") {
+  constructor(file: string, sync: SqliteSync = SQLITE_LEDGER_DEFAULTS.sync) {
     super(SqliteDatabase.open(file, sync, [LEDGER_SCHEMA]));
   }
 
