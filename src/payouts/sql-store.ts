@@ -48,7 +48,7 @@ export class SqlPayoutStore implements PayoutStore {
           // forever. SQLite has one writer at a time, and this transaction reads one snapshot.
           await tx.run("LOCK TABLE wins IN SHARE MODE");
         }
-        const [row] = await tx.all<{ max: number }>("SELECT COALESCE(MAX(id), 0) AS max FROM wins");
+        const row = await tx.get<{ max: number }>("SELECT COALESCE(MAX(id), 0) AS max FROM wins");
         const max = row?.max ?? 0;
         return unpaidFromGroups(max, await tx.all<WinGroupRow>(UNPAID_WINS_SQL, [max]));
       },
@@ -99,13 +99,13 @@ export class SqlPayoutStore implements PayoutStore {
   }
 
   async plan(id: string): Promise<StoredPlan | undefined> {
-    const [row] = await this.db.all<PlanRow>("SELECT * FROM payout_plans WHERE id = $1", [id]);
+    const row = await this.db.get<PlanRow>("SELECT * FROM payout_plans WHERE id = $1", [id]);
     return row && this.toPlan(row);
   }
 
   async bindPayer(planId: string, payer: string): Promise<void> {
     await this.locked(async (tx) => {
-      const [row] = await tx.all<{ payer: string | null }>("SELECT payer FROM payout_plans WHERE id = $1", [
+      const row = await tx.get<{ payer: string | null }>("SELECT payer FROM payout_plans WHERE id = $1", [
         planId,
       ]);
       if (!row) throw noPlan(planId);
@@ -150,7 +150,7 @@ export class SqlPayoutStore implements PayoutStore {
 
   async completePlan(planId: string): Promise<void> {
     await this.locked(async (tx) => {
-      const [row] = await tx.all<{ unpaid: number }>(
+      const row = await tx.get<{ unpaid: number }>(
         "SELECT COUNT(*) AS unpaid FROM payout_items WHERE plan_id = $1 AND status != 'paid'",
         [planId],
       );
@@ -211,7 +211,7 @@ export class SqlPayoutStore implements PayoutStore {
 
 /** How many payments of the plan were attempted (sending or paid). */
 async function attempted(tx: SqlExecutor, planId: string): Promise<number> {
-  const [row] = await tx.all<{ n: number }>(
+  const row = await tx.get<{ n: number }>(
     "SELECT COUNT(*) AS n FROM payout_items WHERE plan_id = $1 AND status != 'pending'",
     [planId],
   );

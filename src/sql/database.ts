@@ -14,6 +14,8 @@ export interface SqlExecutor {
   readonly dialect: Dialect;
   /** The rows of a statement. */
   all<R>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
+  /** The first row of a statement, or undefined when it has none. */
+  get<R>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined>;
   /** Runs a statement; how many rows it inserted, changed or deleted. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
 }

@@ -177,6 +177,8 @@ function executor(on: Queryable): SqlExecutor {
     dialect: "postgres",
     all: async <R>(sql: string, params?: readonly SqlValue[]) =>
       (await on.query(sql, params as unknown[])).rows as R[],
+    get: async <R>(sql: string, params?: readonly SqlValue[]) =>
+      (await on.query(sql, params as unknown[])).rows[0] as R | undefined,
     run: async (sql, params) => (await on.query(sql, params as unknown[])).rowCount ?? 0,
   };
 }
@@ -204,6 +206,10 @@ export class PostgresDatabase implements SqlDatabase {
 
   all<R>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
     return this.direct.all<R>(sql, params);
+  }
+
+  get<R>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined> {
+    return this.direct.get<R>(sql, params);
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<number> {

@@ -66,10 +66,13 @@ function toSqlite(sql: string): Rewritten {
   return { sql: rewritten, order: order.every((p, i) => p === i) ? undefined : order };
 }
 
-/** SQLite binds no booleans. */
-function bind(params: readonly SqlValue[], order: number[] | undefined): unknown[] {
+const isBoolean = (value: SqlValue | undefined) => typeof value === "boolean";
+
+/** SQLite binds no booleans. Parameters in order and without one, the hot paths' case, are not copied. */
+function bind(params: readonly SqlValue[], order: number[] | undefined): readonly unknown[] {
+  if (order === undefined && !params.some(isBoolean)) return params;
   const ordered = order ? order.map((i) => params[i]) : params;
-  return ordered.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v));
+  return ordered.map((v) => (isBoolean(v) ? (v ? 1 : 0) : v));
 }
 
 interface Prepared {
@@ -92,6 +95,7 @@ export class SqliteDatabase implements SqlDatabase {
   private readonly inside: SqlExecutor = {
     dialect: "sqlite",
     all: (sql, params) => Promise.resolve(this.allNow(sql, params)),
+    get: (sql, params) => Promise.resolve(this.getNow(sql, params)),
     run: (sql, params) => Promise.resolve(this.runNow(sql, params)),
   };
 
@@ -117,6 +121,10 @@ export class SqliteDatabase implements SqlDatabase {
     return this.outside(() => this.allNow<R>(sql, params));
   }
 
+  get<R>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
+    return this.outside(() => this.getNow<R>(sql, params));
+  }
+
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.outside(() => this.runNow(sql, params));
   }
@@ -130,13 +138,13 @@ export class SqliteDatabase implements SqlDatabase {
     });
     try {
       await previous;
-      this.db.exec(options.readOnly ? "BEGIN DEFERRED" : "BEGIN IMMEDIATE");
+      this.runNow(options.readOnly ? "BEGIN DEFERRED" : "BEGIN IMMEDIATE");
       try {
         const result = await task(this.inside);
-        this.db.exec("COMMIT");
+        this.runNow("COMMIT");
         return result;
       } catch (err) {
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        if (this.db.inTransaction) this.runNow("ROLLBACK");
         throw err;
       }
     } finally {
@@ -167,6 +175,11 @@ export class SqliteDatabase implements SqlDatabase {
   private allNow<R>(sql: string, params: readonly SqlValue[] = []): R[] {
     const { statement, order } = this.prepared(sql);
     return statement.all(...bind(params, order)) as R[];
+  }
+
+  private getNow<R>(sql: string, params: readonly SqlValue[] = []): R | undefined {
+    const { statement, order } = this.prepared(sql);
+    return statement.get(...bind(params, order)) as R | undefined;
   }
 
   private runNow(sql: string, params: readonly SqlValue[] = []): number {

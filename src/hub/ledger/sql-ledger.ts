@@ -73,7 +73,7 @@ export class SqlLedger implements Ledger {
   constructor(protected readonly db: SqlDatabase) {}
 
   async addService(name: string, keyHash: string, settings: ServiceSettings): Promise<ServiceRecord> {
-    const [row] = await this.db.all<ServiceRow>(
+    const row = await this.db.get<ServiceRow>(
       `INSERT INTO services (name, key_hash, public, display, website, rate, burst, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING RETURNING *`,
       [
@@ -92,7 +92,7 @@ export class SqlLedger implements Ledger {
   }
 
   async service(name: string): Promise<ServiceRecord | undefined> {
-    const [row] = await this.db.all<ServiceRow>("SELECT * FROM services WHERE name = $1", [name]);
+    const row = await this.db.get<ServiceRow>("SELECT * FROM services WHERE name = $1", [name]);
     return row && toRecord(row);
   }
 
@@ -174,7 +174,7 @@ export class SqlLedger implements Ledger {
   }
 
   async statistics(): Promise<Statistics> {
-    const [work] = await this.db.all<WorkCounters>(
+    const work = await this.db.get<WorkCounters>(
       `SELECT CAST(COALESCE(SUM(precache), 0) AS BIGINT) AS precache,
               CAST(COALESCE(SUM(ondemand), 0) AS BIGINT) AS ondemand FROM workers`,
     );
@@ -184,6 +184,18 @@ export class SqlLedger implements Ledger {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** Credits a worker with one win of a type, answering its counters after it. */
+const CREDIT_SQL: Record<Win["type"], string> = {
+  ondemand: creditSql("ondemand"),
+  precache: creditSql("precache"),
+};
+
+function creditSql(column: Win["type"]): string {
+  return `INSERT INTO workers (address, ${column}) VALUES ($1, 1)
+     ON CONFLICT (address) DO UPDATE SET ${column} = workers.${column} + 1
+     RETURNING precache, ondemand`;
 }
 
 /** Records one win inside the caller's transaction, with the worker's counters after it. */
@@ -204,18 +216,12 @@ async function insertWin(tx: SqlExecutor, win: Win): Promise<WinRecord> {
     ],
   );
   if (inserted === 0) return { recorded: false, counters: await countersOf(tx, win.worker) };
-  const column = win.type === "ondemand" ? "ondemand" : "precache";
-  const [counters] = await tx.all<WorkCounters>(
-    `INSERT INTO workers (address, ${column}) VALUES ($1, 1)
-     ON CONFLICT (address) DO UPDATE SET ${column} = workers.${column} + 1
-     RETURNING precache, ondemand`,
-    [win.worker],
-  );
+  const counters = await tx.get<WorkCounters>(CREDIT_SQL[win.type], [win.worker]);
   return { recorded: true, counters: counters as WorkCounters };
 }
 
 async function countersOf(on: SqlExecutor, worker: string): Promise<WorkCounters> {
-  const [row] = await on.all<WorkCounters>("SELECT precache, ondemand FROM workers WHERE address = $1", [
+  const row = await on.get<WorkCounters>("SELECT precache, ondemand FROM workers WHERE address = $1", [
     worker,
   ]);
   return row ?? { precache: 0, ondemand: 0 };
