@@ -99,6 +99,7 @@ export class SqliteDatabase implements SqlDatabase {
     run: (sql, params) => Promise.resolve(this.runNow(sql, params)),
   };
 
+  /** `db` is the connection itself: migrations and tests reach it directly. */
   constructor(readonly db: Database.Database) {}
 
   /** Opens `file` (see openSqlite) with `schemas` migrated. */
