@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { SQLITE_LEDGER_DEFAULTS } from "../hub/ledger/sqlite.js";
 
 /**
  * Where an operator command finds the hub's ledger: the SQLite file, or the PostgreSQL database
@@ -6,7 +7,7 @@ import { type Command, Option } from "commander";
  */
 export function ledgerOptions(command: Command): Command {
   return command
-    .option("--db <file>", "SQLite ledger file (the one the server uses)", "./dpow.db")
+    .option("--db <file>", "SQLite ledger file (the one the server uses)", SQLITE_LEDGER_DEFAULTS.file)
     .addOption(
       new Option(
         "--postgres <url>",

@@ -1,9 +1,7 @@
 import type { Command } from "commander";
-import { DEFAULT_MAX_CONNECTIONS_PER_IP } from "../hub/broker/connection-limits.js";
-import { SESSION_DEFAULTS } from "../hub/broker/sessions.js";
-import type { MqttSettings } from "../hub/launch.js";
+import { MQTT_DEFAULTS, type MqttSettings } from "../hub/launch.js";
 import { UsageError } from "./output.js";
-import { parseDuration } from "./precache-flags.js";
+import { durationText, parseDuration } from "./precache-flags.js";
 
 /** Flags of the embedded MQTT broker (`dpow server`, `dpow start`). */
 export interface MqttFlags {
@@ -21,26 +19,30 @@ export function addMqttFlags(command: Command): Command {
       "--mqtt-sessions <file>",
       "SQLite file keeping persistent MQTT sessions across restarts (default: the --db file + .mqtt-sessions)",
     )
-    .option("--mqtt-session-expiry <duration>", "forget a persistent MQTT session unused this long", "1d")
+    .option(
+      "--mqtt-session-expiry <duration>",
+      "forget a persistent MQTT session unused this long",
+      durationText(MQTT_DEFAULTS.sessionExpiryMs),
+    )
     .option(
       "--mqtt-max-sessions <n>",
       "most persistent MQTT sessions kept; past it the one offline longest is dropped",
-      String(SESSION_DEFAULTS.maxSessions),
+      String(MQTT_DEFAULTS.maxSessions),
     )
     .option(
       "--mqtt-queue-limit <n>",
       "most QoS 1 messages (jobs, cancels) queued for an offline worker; the oldest go first",
-      String(SESSION_DEFAULTS.queueLimit),
+      String(MQTT_DEFAULTS.queueLimit),
     )
     .option(
       "--mqtt-max-per-ip <n>",
       "most MQTT connections from one address (0 = no cap)",
-      String(DEFAULT_MAX_CONNECTIONS_PER_IP),
+      String(MQTT_DEFAULTS.maxConnectionsPerIp),
     )
     .option(
       "--mqtt-job-qos <0|1>",
       "QoS of jobs and cancels: 1 queues them for offline persistent sessions, 0 saves a PUBACK per delivery",
-      "1",
+      String(MQTT_DEFAULTS.jobQos),
     );
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { DEFAULT_PENALTIES, type PenaltyOptions } from "../hub/worker-penalties.js";
 import { UsageError } from "./output.js";
-import { parseDuration } from "./precache-flags.js";
+import { durationText, parseDuration } from "./precache-flags.js";
 
 export interface PenaltyFlags {
   penaltyThreshold: string;
@@ -20,12 +20,12 @@ export function addPenaltyFlags(command: Command): Command {
     .option(
       "--penalty-window <duration>",
       "window of --penalty-threshold",
-      `${DEFAULT_PENALTIES.windowMs / 1000}s`,
+      durationText(DEFAULT_PENALTIES.windowMs),
     )
     .option(
       "--penalty-cool-down <duration>",
       "how long a dropped connection's client id is refused from its address",
-      `${DEFAULT_PENALTIES.coolDownMs / 1000}s`,
+      durationText(DEFAULT_PENALTIES.coolDownMs),
     );
 }
 

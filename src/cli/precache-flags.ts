@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { PrecacheSettings } from "../hub/precache/index.js";
+import { PRECACHE_DEFAULTS, type PrecacheSettings } from "../hub/precache/index.js";
 import { fromMultiplier } from "../nano/difficulty.js";
 import { formatU64, parseU64 } from "../nano/hex.js";
 import { UsageError } from "./output.js";
@@ -12,8 +12,10 @@ export interface PrecacheFlags {
   frontierTtl?: string;
 }
 
-const DEFAULT_FRONTIER_LIMIT = "100000";
-const DEFAULT_FRONTIER_TTL = "7d";
+const UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+const DEFAULT_FRONTIER_LIMIT = String(PRECACHE_DEFAULTS.frontierLimit);
+const DEFAULT_FRONTIER_TTL = durationText(PRECACHE_DEFAULTS.frontierTtlMs);
 
 /** The flags that mean nothing without --precache, by their option key. */
 const PRECACHE_ONLY: Record<Exclude<keyof PrecacheFlags, "precache">, string> = {
@@ -85,7 +87,13 @@ export function precacheSettings(
   return { nodeWs: flags.nodeWs, difficulty, frontierLimit, frontierTtlMs };
 }
 
-const UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** `ms` as parseDuration reads it, in the largest unit that divides it ("7d", "60s"). */
+export function durationText(ms: number): string {
+  const [unit, size] = Object.entries(UNITS_MS)
+    .reverse()
+    .find(([, size]) => ms % size === 0) ?? ["s", 1000];
+  return `${ms / size}${unit}`;
+}
 
 /** "90", "90s", "15m", "12h" or "7d" in milliseconds (a bare number is seconds). */
 export function parseDuration(text: string, flag: string): number {

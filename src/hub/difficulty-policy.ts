@@ -16,6 +16,12 @@ export const DEV_BASE = 0xffff000000000000n;
  */
 export type OutOfRange = "clamp" | "refuse";
 
+/** What a hub serves where nothing else is configured (`dpow server`'s flags show these). */
+export const POLICY_DEFAULTS = {
+  maxMultiplier: 8,
+  outOfRange: "clamp",
+} satisfies { maxMultiplier: number; outOfRange: OutOfRange };
+
 /** The difficulty a request gets; `error` set when it is out of range and this hub refuses it. */
 export interface Resolved {
   difficulty: bigint;
@@ -31,8 +37,11 @@ export class DifficultyPolicy {
   constructor(
     readonly base: bigint,
     readonly maxMultiplier: number,
-    readonly outOfRange: OutOfRange = "clamp",
+    readonly outOfRange: OutOfRange = POLICY_DEFAULTS.outOfRange,
   ) {
+    if (!Number.isFinite(maxMultiplier) || maxMultiplier < 1) {
+      throw new RangeError(`maxMultiplier must be a number >= 1, got ${maxMultiplier}`);
+    }
     this.receive = fromMultiplier(RECEIVE_MULTIPLIER, base);
     this.max = fromMultiplier(maxMultiplier, base);
   }

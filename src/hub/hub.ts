@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { MQTT_WEBSOCKET_PATH } from "../protocol/topics.js";
 import { Accounting } from "./accounting.js";
 import { type AnnouncementOptions, Announcements, DEFAULT_ANNOUNCEMENTS } from "./announcements.js";
 import { type DashboardSettings, type DashboardStores, startDashboard } from "./dashboard/index.js";
@@ -37,7 +38,7 @@ export interface HubOptions {
   logger: Logger;
   penalties?: PenaltyOptions;
   announcements?: AnnouncementOptions;
-  /** How long a timed-out job stays open for a retry. */
+  /** How long a timed-out job stays open for a retry (defaults: HUB_DEFAULTS). */
   jobGraceMs?: number;
   /** How long shutdown waits for in-flight requests before failing them. */
   drainMs?: number;
@@ -62,7 +63,17 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-const MQTT_WS_PATH = "/mqtt";
+/** What the hub takes where an option is not given (`dpow server`'s flags show these). */
+export const HUB_DEFAULTS = {
+  port: 5030,
+  host: "127.0.0.1",
+  penalties: DEFAULT_PENALTIES,
+  announcements: DEFAULT_ANNOUNCEMENTS,
+  jobGraceMs: 10_000,
+  drainMs: 2000,
+} satisfies Required<
+  Pick<HubOptions, "port" | "host" | "penalties" | "announcements" | "jobGraceMs" | "drainMs">
+>;
 
 /** Starts the hub's logic and its HTTP front on top of a broker, a coordinator and a ledger. */
 export async function startHub(options: HubOptions): Promise<Hub> {
@@ -74,7 +85,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     waitingRequests: () => flow?.waitingCount() ?? 0,
   });
   const counters = new ServiceCounters(ledger);
-  const penalties = new WorkerPenalties(options.penalties ?? DEFAULT_PENALTIES);
+  const penalties = new WorkerPenalties(options.penalties ?? HUB_DEFAULTS.penalties);
   const shares = options.payoutPeriod && new PeriodShares(options.payoutPeriod, logger);
   await shares?.start();
   const accounting = new Accounting(ledger, broker.broker, logger, shares);
@@ -85,7 +96,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     penalties,
     metrics,
     logger,
-    options: { jobGraceMs: options.jobGraceMs ?? 10_000, minDifficulty: policy.receive },
+    options: { jobGraceMs: options.jobGraceMs ?? HUB_DEFAULTS.jobGraceMs, minDifficulty: policy.receive },
   });
   const precache = options.precache?.({ flow, coordinator, metrics, logger });
   const limiter = new RateLimiter();
@@ -129,16 +140,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     logger,
     pages: new WebPages(),
     publicApi: dashboard?.api,
-    foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WS_PATH, `${MQTT_WS_PATH}/`] : [],
+    foreignUpgradePaths: broker.attachWebSocket ? [MQTT_WEBSOCKET_PATH, `${MQTT_WEBSOCKET_PATH}/`] : [],
     ...options.http,
   });
-  broker.attachWebSocket?.(front.server, MQTT_WS_PATH);
+  broker.attachWebSocket?.(front.server, MQTT_WEBSOCKET_PATH);
   const announcements = new Announcements(
     broker.broker,
     ledger,
     counters,
     logger,
-    options.announcements ?? DEFAULT_ANNOUNCEMENTS,
+    options.announcements ?? HUB_DEFAULTS.announcements,
   );
 
   await flow.start();
@@ -161,7 +172,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     shares?.stop();
     precache?.close();
     const drained = Promise.all([front.drain(), workPeer?.drain()]);
-    const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2000).unref());
+    const deadline = new Promise((resolve) =>
+      setTimeout(resolve, options.drainMs ?? HUB_DEFAULTS.drainMs).unref(),
+    );
     await Promise.race([drained, deadline]);
     flow.close();
     await drained;

@@ -1,10 +1,12 @@
 import pino, { type Logger } from "pino";
 import { CodedError } from "../errors.js";
 import { createBackend } from "../pow/create-backend.js";
+import type { SqliteSync } from "../sql/sqlite.js";
 import { type RunningWorker, startWorker } from "../worker/index.js";
 import { jobsAtLeastOnce } from "./broker/delivery.js";
-import { PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
+import { BROKER_DEFAULTS, PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
 import { connectExternalBroker } from "./broker/mqtt-client.js";
+import { SESSION_DEFAULTS } from "./broker/sessions.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
 import { RedisCoordinator } from "./coordinator/redis.js";
 import type { DashboardSettings } from "./dashboard/index.js";
@@ -13,7 +15,6 @@ import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
 import type { HttpFrontSettings } from "./http-front.js";
 import { type HubBroker, startHub } from "./hub.js";
 import { type LedgerLocation, openLedger } from "./ledger/open.js";
-import type { SqliteSync } from "./ledger/sqlite-open.js";
 import type { Broker, Coordinator, PayoutPeriod } from "./ports.js";
 import {
   type PrecacheContext,
@@ -85,6 +86,15 @@ export interface MqttSettings {
    */
   jobQos: 0 | 1;
 }
+
+/** The broker settings where a flag is not given (`dpow server`'s flags show these). */
+export const MQTT_DEFAULTS = {
+  sessionExpiryMs: SESSION_DEFAULTS.expiryMs,
+  maxSessions: SESSION_DEFAULTS.maxSessions,
+  queueLimit: SESSION_DEFAULTS.queueLimit,
+  maxConnectionsPerIp: BROKER_DEFAULTS.maxConnectionsPerIp,
+  jobQos: 1,
+} satisfies Omit<MqttSettings, "sessionsFile">;
 
 export interface RunningServer {
   httpPort: number;

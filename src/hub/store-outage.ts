@@ -1,4 +1,4 @@
-import { isConnectionLost } from "./ledger/postgres-open.js";
+import { isConnectionLost } from "../sql/postgres.js";
 
 /**
  * Whether `err` says a store (PostgreSQL, Redis) cannot be reached right now, rather than that

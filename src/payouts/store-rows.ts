@@ -1,3 +1,4 @@
+/** The payout store's rows turned into the port's types, its unpaid-wins query and the refusals it makes. */
 import { parseU64 } from "../nano/hex.js";
 import {
   type ItemStatus,
@@ -7,11 +8,6 @@ import {
   type WorkerWork,
 } from "./ports.js";
 import { winWeight } from "./weights.js";
-
-/**
- * What the SQLite and Postgres payout stores share: turning their rows into the port's types, and
- * the refusals both make, worded once.
- */
 
 /**
  * SQL (SQLite and PostgreSQL alike) for a `worker` column in canonical `nano_` form. The hub keys
@@ -29,23 +25,20 @@ export function workerSpellings(worker: string): [string, string] {
 }
 
 /**
- * Each worker (canonical) is paid for wins after the last plan that paid it and was completed.
- * `$MAX` is the placeholder of the plan's last win id.
+ * Each worker (canonical) is paid for wins after the last plan that paid it and was completed;
+ * `$1` is the plan's last win id. One row per worker, type and difficulty.
  */
-export function unpaidWinsSql(max: string, count: (condition: string) => string): string {
-  const worker = canonicalWorkerSql("worker");
-  return `
+export const UNPAID_WINS_SQL = `
   WITH paid AS (
     SELECT ${canonicalWorkerSql("i.worker")} AS worker, MAX(p.through_win_id) AS through
     FROM payout_items i JOIN payout_plans p ON p.id = i.plan_id
     WHERE p.status = 'complete' GROUP BY ${canonicalWorkerSql("i.worker")}
   ),
-  won AS (SELECT ${worker} AS worker, id, type, difficulty FROM wins WHERE id <= ${max})
-  SELECT w.worker, w.type, w.difficulty, ${count("1 = 1")} AS n,
-         ${count("w.id > COALESCE(paid.through, 0)")} AS unpaid
+  won AS (SELECT ${canonicalWorkerSql("worker")} AS worker, id, type, difficulty FROM wins WHERE id <= $1)
+  SELECT w.worker, w.type, w.difficulty, COUNT(*) AS n,
+         COUNT(*) FILTER (WHERE w.id > COALESCE(paid.through, 0)) AS unpaid
   FROM won w LEFT JOIN paid ON paid.worker = w.worker
   GROUP BY w.worker, w.type, w.difficulty`;
-}
 
 /** One group of the unpaid-wins query: a worker's wins of one type at one difficulty. */
 export interface WinGroupRow {
@@ -90,7 +83,7 @@ export interface ItemRow {
   status: ItemStatus;
   block_hash: string | null;
   block_json: string | null;
-  paid_at: number | string | null;
+  paid_at: number | null;
 }
 
 export function toItem(row: ItemRow): StoredItem {
@@ -105,8 +98,7 @@ export function toItem(row: ItemRow): StoredItem {
     status: row.status,
     blockHash: row.block_hash,
     blockJson: row.block_json,
-    // Postgres BIGINT arrives as a string.
-    paidAt: row.paid_at === null ? null : Number(row.paid_at),
+    paidAt: row.paid_at,
   };
 }
 

@@ -21,6 +21,9 @@ export const topics = {
   allResults: "result/#",
 } as const;
 
+/** Where the hub's HTTP port serves MQTT over WebSocket (browser workers, `ws://HOST/mqtt`). */
+export const MQTT_WEBSOCKET_PATH = "/mqtt";
+
 /** The work type of a `work/`, `result/` or `cancel/` topic, or null for any other topic. */
 export function workTypeOf(topic: string): WorkType | null {
   const [kind, type, ...rest] = topic.split("/");

@@ -45,7 +45,7 @@ export interface WorkerOptions {
   payout: string;
   /** mqtt://user:pass@host:port, or ws:// / wss:// for MQTT over WebSocket. */
   server: string;
-  /** Which jobs to take. Default "any". */
+  /** Which jobs to take. */
   work?: WorkChoice;
   /** Solves the jobs. The worker owns it from now on: stop() closes it. */
   backend: WorkBackend;
@@ -54,18 +54,18 @@ export interface WorkerOptions {
   clientId?: string;
   /**
    * Ask the broker for a clean session, which it forgets on disconnect, instead of a persistent one
-   * that keeps subscriptions and queued jobs for a worker that comes back. Default false.
+   * that keeps subscriptions and queued jobs for a worker that comes back (default: persistent).
    */
   cleanSession?: boolean;
-  /** Hub counts as offline after this long without a heartbeat. Default 5000 ms. */
+  /** Hub counts as offline after this long without a heartbeat. */
   heartbeatTimeoutMs?: number;
-  /** Most jobs waiting at once. Default 256. */
+  /** Most jobs waiting at once. */
   queueCapacity?: number;
-  /** Backoff between broker reconnects. Default 1 s doubling to 30 s. */
+  /** Backoff between broker reconnects. */
   reconnect?: ReconnectPolicy;
-  /** Backoff after a backend failure before the next job. Default 1 s doubling to 30 s. */
+  /** Backoff after a backend failure before the next job. */
   backendRetry?: ReconnectPolicy;
-  /** Tries per job before a failing backend's job is dropped. Default 3. */
+  /** Tries per job before a failing backend's job is dropped. */
   maxAttempts?: number;
   /** Hash rate to show until the first jobs are solved (e.g. from the start-up benchmark). */
   initialHashRate?: number;
@@ -139,6 +139,22 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return new Worker(options);
 }
 
+/** What a worker takes where an option is not given (`dpow worker`'s flags show these). */
+export const WORKER_DEFAULTS = {
+  work: "any",
+  heartbeatTimeoutMs: 5000,
+  queueCapacity: 256,
+  /** 1 s doubling to 30 s, for both. */
+  reconnect: DEFAULT_RECONNECT,
+  backendRetry: DEFAULT_RECONNECT,
+  maxAttempts: 3,
+} satisfies Required<
+  Pick<
+    WorkerOptions,
+    "work" | "heartbeatTimeoutMs" | "queueCapacity" | "reconnect" | "backendRetry" | "maxAttempts"
+  >
+>;
+
 class Worker implements RunningWorker {
   readonly clientId: string;
   private readonly log: WorkerLog;
@@ -177,11 +193,11 @@ class Worker implements RunningWorker {
     this.backend = options.backend;
     this.log = options.log ?? silentLog;
     this.clientId = options.clientId ?? defaultClientId(options.payout);
-    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 5000;
-    this.backendRetry = options.backendRetry ?? DEFAULT_RECONNECT;
-    this.maxAttempts = options.maxAttempts ?? 3;
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? WORKER_DEFAULTS.heartbeatTimeoutMs;
+    this.backendRetry = options.backendRetry ?? WORKER_DEFAULTS.backendRetry;
+    this.maxAttempts = options.maxAttempts ?? WORKER_DEFAULTS.maxAttempts;
     this.initialHashRate = options.initialHashRate ?? null;
-    this.queue = new JobQueue({ capacity: options.queueCapacity ?? 256 });
+    this.queue = new JobQueue({ capacity: options.queueCapacity ?? WORKER_DEFAULTS.queueCapacity });
 
     const where = redactUrl(options.server);
     this.log.info({ server: where, clientId: this.clientId }, `connecting to ${where}`);
@@ -189,8 +205,8 @@ class Worker implements RunningWorker {
       url: options.server,
       clientId: this.clientId,
       clean: options.cleanSession ?? false,
-      subscriptions: subscriptionsFor(options.work ?? "any", options.payout),
-      reconnect: options.reconnect ?? DEFAULT_RECONNECT,
+      subscriptions: subscriptionsFor(options.work ?? WORKER_DEFAULTS.work, options.payout),
+      reconnect: options.reconnect ?? WORKER_DEFAULTS.reconnect,
       handlers: {
         connected: (problem) => {
           this.connectionState = "connected";

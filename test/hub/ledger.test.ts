@@ -21,7 +21,10 @@ afterEach(async () => {
   temp.remove();
 });
 
-/** What only the SQLite ledger does; the rest of the Ledger port is checked in contract/. */
+/**
+ * What only the SQLite ledger does; the rest of the Ledger port is checked in contract/, upgrades
+ * from the previous release in test/sql/upgrade.test.ts.
+ */
 describe("SqliteLedger", () => {
   it("shares one file between processes' connections (the CLI next to a running server)", async () => {
     const file = join(temp.dir, "shared.db");
@@ -33,28 +36,15 @@ describe("SqliteLedger", () => {
     expect(await cli.workerCounters("w")).toEqual({ precache: 0, ondemand: 1 });
     const raw = new Database(file, { readonly: true });
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(raw.pragma("user_version", { simple: true })).toBe(2);
+    expect(raw.prepare("SELECT version FROM dpow_migrations").all()).toEqual([{ version: 1 }]);
     raw.close();
-  });
-
-  it("upgrades a database written before the wins_hash index", () => {
-    const file = join(temp.dir, "old.db");
-    new SqliteLedger(file).close();
-    const raw = new Database(file);
-    raw.exec("DROP INDEX wins_hash");
-    raw.pragma("user_version = 1");
-    raw.close();
-    ledgerAt(file);
-    const upgraded = new Database(file, { readonly: true });
-    expect(upgraded.pragma("user_version", { simple: true })).toBe(2);
-    expect(upgraded.prepare("SELECT name FROM sqlite_master WHERE name = 'wins_hash'").get()).toBeDefined();
-    upgraded.close();
   });
 
   it("refuses a database written by a newer schema", () => {
     const file = join(temp.dir, "future.db");
+    new SqliteLedger(file).close();
     const raw = new Database(file);
-    raw.pragma("user_version = 99");
+    raw.exec("INSERT INTO dpow_migrations (version, applied_at) VALUES (99, 0)");
     raw.close();
     expect(() => new SqliteLedger(file)).toThrow(/newer version of dpow/);
   });

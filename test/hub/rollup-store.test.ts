@@ -3,12 +3,11 @@
  * their own and readers see the sums, grouped into steps; pruning drops by age and span only.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SqlRollupStore } from "../../src/hub/dashboard/rollup-store.js";
-import { postgresEngine, sqliteEngine } from "../../src/hub/dashboard/sql-engine.js";
-import { openPostgresPool } from "../../src/hub/ledger/postgres-open.js";
-import { openSqlite } from "../../src/hub/ledger/sqlite-open.js";
+import { ROLLUP_SCHEMA, SqlRollupStore } from "../../src/hub/dashboard/rollup-store.js";
 import { LATENCY_BUCKETS_S } from "../../src/hub/metrics.js";
 import type { RollupCounts, RollupStore } from "../../src/hub/ports.js";
+import { PostgresDatabase } from "../../src/sql/postgres.js";
+import { SqliteDatabase } from "../../src/sql/sqlite.js";
 import { serviceAvailable } from "../helpers/services.js";
 import { type PostgresSchema, postgresSchema } from "./contract/stores.js";
 
@@ -72,7 +71,10 @@ function rollupContract(name: string, open: () => Promise<RollupStore>) {
   });
 }
 
-rollupContract("SQLite", () => SqlRollupStore.open(sqliteEngine(openSqlite(":memory:", "normal"))));
+rollupContract(
+  "SQLite",
+  async () => new SqlRollupStore(SqliteDatabase.open(":memory:", "normal", [ROLLUP_SCHEMA])),
+);
 
 describe.runIf(await serviceAvailable("postgres"))("on PostgreSQL", () => {
   let schema: PostgresSchema;
@@ -83,8 +85,8 @@ describe.runIf(await serviceAvailable("postgres"))("on PostgreSQL", () => {
   rollupContract("PostgreSQL", async () => {
     // Two replicas racing to create the table at start both succeed.
     const [first, second] = await Promise.all([
-      openPostgresPool(schema.url, 1).then((pool) => SqlRollupStore.open(postgresEngine(pool))),
-      openPostgresPool(schema.url, 1).then((pool) => SqlRollupStore.open(postgresEngine(pool))),
+      PostgresDatabase.connect(schema.url, 1, [ROLLUP_SCHEMA]).then((db) => new SqlRollupStore(db)),
+      PostgresDatabase.connect(schema.url, 1, [ROLLUP_SCHEMA]).then((db) => new SqlRollupStore(db)),
     ]);
     await second.close();
     return first;

@@ -7,13 +7,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { SqlRollupStore } from "../../src/hub/dashboard/rollup-store.js";
-import { sqliteEngine } from "../../src/hub/dashboard/sql-engine.js";
-import { openSqlite } from "../../src/hub/ledger/sqlite-open.js";
+import { ROLLUP_SCHEMA, SqlRollupStore } from "../../src/hub/dashboard/rollup-store.js";
 import { LATENCY_BUCKETS_S } from "../../src/hub/metrics.js";
 import type { RollupCounts } from "../../src/hub/ports.js";
 import { buildPlan } from "../../src/payouts/plan.js";
 import { SqlitePayoutStore } from "../../src/payouts/sqlite-store.js";
+import { SqliteDatabase } from "../../src/sql/sqlite.js";
 import { browserAvailable, launchBrowser } from "../helpers/browser.js";
 import { runCli } from "../helpers/cli.js";
 import { FakeWorker, randomHash, solve } from "../helpers/fake-worker.js";
@@ -52,7 +51,7 @@ function seeded(seed: number): () => number {
 }
 
 async function seedHistory(db: string): Promise<void> {
-  const store = await SqlRollupStore.open(sqliteEngine(openSqlite(db, "normal")));
+  const store = new SqlRollupStore(SqliteDatabase.open(db, "normal", [ROLLUP_SCHEMA]));
   const random = seeded(7);
   const now = Math.floor(Date.now() / 1000);
   const minute = now - (now % 60);

@@ -1,8 +1,10 @@
 import { type Command, Option } from "commander";
 import type { Logger } from "pino";
 import { CodedError } from "../../errors.js";
-import { DEV_BASE } from "../../hub/difficulty-policy.js";
+import { BROKER_DEFAULTS } from "../../hub/broker/embedded.js";
+import { DEV_BASE, POLICY_DEFAULTS } from "../../hub/difficulty-policy.js";
 import { HTTP_LIMITS, type HttpFrontSettings, type HttpLimits } from "../../hub/http-front.js";
+import { HUB_DEFAULTS } from "../../hub/hub.js";
 import {
   createLogger,
   launchServer,
@@ -10,13 +12,14 @@ import {
   type RunningServer,
   type ServerConfig,
 } from "../../hub/launch.js";
-import type { SqliteSync } from "../../hub/ledger/sqlite-open.js";
+import { SQLITE_LEDGER_DEFAULTS } from "../../hub/ledger/sqlite.js";
 import { WorkPeerListenError } from "../../hub/work-peer.js";
 import { addressError, publicKeyToAddress } from "../../nano/account.js";
 import { SEND_THRESHOLD } from "../../nano/difficulty.js";
 import { formatU64, parseU64 } from "../../nano/hex.js";
 import { openPayoutPeriod } from "../../payouts/period.js";
 import { redactUrl } from "../../protocol/redact-url.js";
+import type { SqliteSync } from "../../sql/sqlite.js";
 import { addDashboardFlags, type DashboardFlags, dashboardSettings } from "../dashboard-flags.js";
 import { addMqttFlags, type MqttFlags, mqttSettings } from "../mqtt-flags.js";
 import { action, UsageError } from "../output.js";
@@ -132,6 +135,7 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
   checkUrlFlag("--mqtt-url", opts.mqttUrl);
   checkUrlFlag("--redis", opts.redis);
   checkUrlFlag("--postgres", opts.postgres);
+  const base = baseDifficulty(opts);
   const payoutProblem = addressError(opts.workerPayout);
   if (payoutProblem !== null)
     throw new UsageError(`--worker-payout is not a valid Nano address: ${payoutProblem}`);
@@ -142,11 +146,11 @@ export function serverConfig(opts: ServerOptions, logger: Logger): ServerConfig 
     workPeer: workPeerSettings(opts, opts.host),
     db: opts.db,
     sync: opts.sync,
-    base: baseDifficulty(opts),
+    base,
     maxMultiplier,
     outOfRange: opts.outOfRange,
     http: httpSettings(opts),
-    precache: precacheSettings(opts, baseDifficulty(opts), maxMultiplier),
+    precache: precacheSettings(opts, base, maxMultiplier),
     mqttUrl: opts.mqttUrl,
     redis: opts.redis !== undefined ? { url: opts.redis, prefix: opts.redisPrefix } : undefined,
     postgresUrl: opts.postgres,
@@ -251,23 +255,35 @@ async function server(opts: ServerOptions): Promise<void> {
 /** Options shared by `dpow server` and `dpow start`. */
 export function hubOptions(command: Command, defaults: { logLevel: string }): Command {
   return addDashboardFlags(addMqttFlags(command))
-    .option("--port <port>", "HTTP port (service API, /mqtt, /metrics); 0 picks a free one", "5030")
-    .option("--host <host>", "interface to listen on (0.0.0.0 for every interface)", "127.0.0.1")
-    .option("--mqtt-port <port>", "TCP port of the embedded MQTT broker; 0 picks a free one", "1883")
-    .option("--db <file>", "SQLite ledger file (services, credits, statistics)", "./dpow.db")
-    .option("--max-multiplier <x>", "highest difficulty served, as a multiple of the base", "8")
+    .option(
+      "--port <port>",
+      "HTTP port (service API, /mqtt, /metrics); 0 picks a free one",
+      String(HUB_DEFAULTS.port),
+    )
+    .option("--host <host>", "interface to listen on (0.0.0.0 for every interface)", HUB_DEFAULTS.host)
+    .option(
+      "--mqtt-port <port>",
+      "TCP port of the embedded MQTT broker; 0 picks a free one",
+      String(BROKER_DEFAULTS.mqttPort),
+    )
+    .option("--db <file>", "SQLite ledger file (services, credits, statistics)", SQLITE_LEDGER_DEFAULTS.file)
+    .option(
+      "--max-multiplier <x>",
+      "highest difficulty served, as a multiple of the base",
+      String(POLICY_DEFAULTS.maxMultiplier),
+    )
     .addOption(
       new Option(
         "--sync <mode>",
         "SQLite: normal keeps every credit through any hub crash; full also through a power loss (an fsync per win)",
       )
         .choices(["normal", "full"])
-        .default("normal"),
+        .default(SQLITE_LEDGER_DEFAULTS.sync),
     )
     .addOption(
       new Option("--client-password <pw>", "password of the public worker account `client`")
         .env("DPOW_CLIENT_PASSWORD")
-        .default("client"),
+        .default(BROKER_DEFAULTS.clientPassword),
     )
     .addOption(
       new Option(
@@ -321,7 +337,7 @@ export function registerServer(program: Command): void {
         "a request below the receive threshold: clamp (raised, with a hint) or refuse; above the max is always refused",
       )
         .choices(["clamp", "refuse"])
-        .default("clamp"),
+        .default(POLICY_DEFAULTS.outOfRange),
     );
   addHttpLimitFlags(command);
   addPenaltyFlags(addPrecacheFlags(hubOptions(command, { logLevel: "info" }))).action(action(server));

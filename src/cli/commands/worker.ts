@@ -8,6 +8,7 @@ import { formatDuration, formatHashRate } from "../../protocol/format.js";
 import {
   type RunningWorker,
   startWorker,
+  WORKER_DEFAULTS,
   type WorkChoice,
   type WorkerLog,
 } from "../../protocol/worker-session.js";
@@ -134,7 +135,7 @@ export function registerWorker(program: Command): Command {
       "hub's MQTT broker: mqtt://USER:PASS@HOST:PORT, or ws(s)://HOST/mqtt for MQTT over WebSocket (env DPOW_SERVER)",
       process.env.DPOW_SERVER ?? DEFAULT_SERVER,
     )
-    .option("--work <type>", `which jobs to take: ${WORK_CHOICES.join(", ")}`, "any")
+    .option("--work <type>", `which jobs to take: ${WORK_CHOICES.join(", ")}`, WORKER_DEFAULTS.work)
     .option(
       "--backend <spec>",
       "cpu, or a nano-work-server-compatible URL such as http://127.0.0.1:7000",

@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import { CodedError } from "../../errors.js";
+import { MQTT_WEBSOCKET_PATH } from "../../protocol/topics.js";
 import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
 import { ConnectionsPerAddress, DEFAULT_MAX_CONNECTIONS_PER_IP } from "./connection-limits.js";
@@ -21,17 +22,17 @@ import { RefusalLog } from "./refusal-log.js";
 import { SESSION_DEFAULTS, SessionStore } from "./sessions.js";
 
 export interface EmbeddedBrokerOptions {
-  /** TCP port for MQTT; 0 picks a free one (read it back from `port`). Default 1883. */
+  /** TCP port for MQTT; 0 picks a free one (read it back from `port`). */
   mqttPort?: number;
   /** Interface to listen on. Default: all. */
   host?: string;
-  /** Password of the public worker account `client`. Default `client`. */
+  /** Password of the public worker account `client`. */
   clientPassword?: string;
   /** Password of the read-only `dpowinterface` account; without one that account cannot log in. */
   interfacePassword?: string;
   /** Password of `dpowserver` for MQTT logins (the hub itself needs none). Default: random per process. */
   serverPassword?: string;
-  /** Largest packet body a client may send, in bytes. Default 64 KiB. */
+  /** Largest packet body a client may send, in bytes. */
   maxPacketBytes?: number;
   /** Persistent (`clean: false`) sessions: where they are kept, when they expire, how many. */
   sessions?: {
@@ -41,11 +42,11 @@ export interface EmbeddedBrokerOptions {
     maxSessions?: number;
     queueLimit?: number;
   };
-  /** Open MQTT connections per remote address (TCP and WebSocket together); 0 = no cap. Default 128. */
+  /** Open MQTT connections per remote address (TCP and WebSocket together); 0 = no cap. */
   maxConnectionsPerIp?: number;
   /** Delays after failed logins (tests shorten them). */
   loginThrottle?: Partial<LoginThrottleOptions>;
-  /** Refused logins and connections are logged as one summary line per this interval. Default 60 s. */
+  /** Refused logins and connections are logged as one summary line per this interval. */
   refusalLogIntervalMs?: number;
   logger?: BrokerLogger;
 }
@@ -73,14 +74,26 @@ export class PortInUseError extends CodedError {
   }
 }
 
-const DEFAULT_MAX_PACKET_BYTES = 64 * 1024;
+/** What the broker takes where an option is not given (`dpow server`'s flags show these). */
+export const BROKER_DEFAULTS = {
+  mqttPort: 1883,
+  clientPassword: "client",
+  maxPacketBytes: 64 * 1024,
+  maxConnectionsPerIp: DEFAULT_MAX_CONNECTIONS_PER_IP,
+  refusalLogIntervalMs: 60_000,
+} satisfies Required<
+  Pick<
+    EmbeddedBrokerOptions,
+    "mqttPort" | "clientPassword" | "maxPacketBytes" | "maxConnectionsPerIp" | "refusalLogIntervalMs"
+  >
+>;
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
   const logger = options.logger ?? silentLogger;
-  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+  const maxPacketBytes = options.maxPacketBytes ?? BROKER_DEFAULTS.maxPacketBytes;
   const passwords: Passwords = {
     dpowserver: options.serverPassword ?? randomBytes(24).toString("base64url"),
-    client: options.clientPassword ?? "client",
+    client: options.clientPassword ?? BROKER_DEFAULTS.clientPassword,
     dpowinterface: options.interfacePassword,
   };
   const sessions = new SessionStore({
@@ -91,7 +104,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     logger,
   });
   const aedes = await Aedes.createBroker({ persistence: sessions });
-  const refusalInterval = options.refusalLogIntervalMs ?? 60_000;
+  const refusalInterval = options.refusalLogIntervalMs ?? BROKER_DEFAULTS.refusalLogIntervalMs;
   const throttle = new LoginThrottle(options.loginThrottle);
   const loginRefusals = new RefusalLog(logger, "MQTT logins refused", refusalInterval, () => ({
     longestDelayMs: throttle.takeMaxDelay(),
@@ -104,7 +117,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   // The remote address of every open connection, so close() can end those aedes does not know
   // yet (no CONNECT sent) and logins can be throttled per address.
   const connections = new Map<Duplex, string>();
-  const perAddress = new ConnectionsPerAddress(options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP);
+  const perAddress = new ConnectionsPerAddress(
+    options.maxConnectionsPerIp ?? BROKER_DEFAULTS.maxConnectionsPerIp,
+  );
   authorize(aedes, passwords, logger, {
     throttle,
     refusals: loginRefusals,
@@ -131,13 +146,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const tcp = createServer({ noDelay: true }, (socket: Socket) =>
     handle(socket, socket.remoteAddress ?? "?"),
   );
-  const port = await listen(tcp, options.mqttPort ?? 1883, options.host).catch(async (err: unknown) => {
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    loginRefusals.close();
-    connectionRefusals.close();
-    await sessions.destroy();
-    throw err;
-  });
+  const port = await listen(tcp, options.mqttPort ?? BROKER_DEFAULTS.mqttPort, options.host).catch(
+    async (err: unknown) => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      loginRefusals.close();
+      connectionRefusals.close();
+      await sessions.destroy();
+      throw err;
+    },
+  );
   logger.info({ port }, "embedded MQTT broker listening");
 
   const webSockets: WebSocketServer[] = [];
@@ -146,7 +163,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   return {
     port,
     hub: inProcessBroker(aedes, logger),
-    attachWebSocket(server, path = "/mqtt") {
+    attachWebSocket(server, path = MQTT_WEBSOCKET_PATH) {
       // The original hub's nginx served `/mqtt/`; browser clients written for it use that.
       const paths = new Set([path, path.endsWith("/") ? path.slice(0, -1) : `${path}/`]);
       const wss = new WebSocketServer({

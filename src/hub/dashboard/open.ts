@@ -1,15 +1,14 @@
+import { PostgresDatabase } from "../../sql/postgres.js";
+import { SqliteDatabase } from "../../sql/sqlite.js";
 import type { LedgerLocation } from "../ledger/open.js";
-import { openPostgresPool } from "../ledger/postgres-open.js";
-import { openSqlite } from "../ledger/sqlite-open.js";
 import type { RollupStore } from "../ports.js";
-import { SqlRollupStore } from "./rollup-store.js";
-import { postgresEngine, sqliteEngine } from "./sql-engine.js";
+import { ROLLUP_SCHEMA, SqlRollupStore } from "./rollup-store.js";
 
 /** The rollups beside the ledger: a connection of their own to the same SQLite file or PostgreSQL. */
 export async function openRollupStore(where: LedgerLocation): Promise<RollupStore> {
   if (where.postgresUrl !== undefined) {
-    return SqlRollupStore.open(postgresEngine(await openPostgresPool(where.postgresUrl, 2)));
+    return new SqlRollupStore(await PostgresDatabase.connect(where.postgresUrl, 2, [ROLLUP_SCHEMA]));
   }
   // History is not money: losing the last few seconds of counts to a power cut is fine, an fsync per write is not.
-  return SqlRollupStore.open(sqliteEngine(openSqlite(where.db, "normal")));
+  return new SqlRollupStore(SqliteDatabase.open(where.db, "normal", [ROLLUP_SCHEMA]));
 }

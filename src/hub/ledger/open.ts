@@ -1,7 +1,7 @@
+import type { SqliteSync } from "../../sql/sqlite.js";
 import type { Ledger } from "../ports.js";
 import { PostgresLedger } from "./postgres.js";
 import { SqliteLedger } from "./sqlite.js";
-import type { SqliteSync } from "./sqlite-open.js";
 
 /** Where the ledger lives: Postgres when a URL is given (hub replicas share it), else the SQLite file. */
 export interface LedgerLocation {

@@ -1,4 +1,4 @@
-/** What the SQLite and Postgres ledgers compute alike from the rows they read. */
+/** What the ledger computes from the rows it reads (sql-ledger.ts). */
 import { parseHash, parseU64 } from "../../nano/hex.js";
 import { workValue } from "../../nano/work.js";
 import type { CachedWork, ServiceRecord, Statistics, WorkCounters } from "../ports.js";

@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import { formatU64, parseU64 } from "../../nano/hex.js";
-import { openSqlite } from "../ledger/sqlite-open.js";
+import type { Schema } from "../../sql/migrations.js";
+import { migrateSqlite, openSqlite } from "../../sql/sqlite.js";
 
 export interface StoredFrontier {
   account: string;
@@ -16,6 +17,23 @@ export interface FrontierStoreOptions {
   ttlMs: number;
   now?: () => number;
 }
+
+/** Precache's table, in the hub's file beside the ledger's; its own record, as it is precache's alone. */
+const PRECACHE_SCHEMA: Schema = {
+  table: "precache_migrations",
+  migrations: [
+    // IF NOT EXISTS: releases before this record created the table idempotently, unrecorded.
+    () => `
+      CREATE TABLE IF NOT EXISTS precache_frontiers (
+        account    TEXT PRIMARY KEY,
+        frontier   TEXT NOT NULL,
+        work       TEXT,
+        value      TEXT,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS precache_frontiers_frontier ON precache_frontiers (frontier);`,
+  ],
+};
 
 /** Rows written between two trims of the table to `limit`. */
 const TRIM_EVERY = 1000;
@@ -38,14 +56,7 @@ export class FrontierStore {
     this.now = options.now ?? Date.now;
     // Precache state is no money and is re-validated on load: no fsync per frontier move.
     this.db = openSqlite(file, "normal");
-    this.db.exec(`CREATE TABLE IF NOT EXISTS precache_frontiers (
-        account    TEXT PRIMARY KEY,
-        frontier   TEXT NOT NULL,
-        work       TEXT,
-        value      TEXT,
-        updated_at INTEGER NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS precache_frontiers_frontier ON precache_frontiers (frontier);`);
+    migrateSqlite(this.db, [PRECACHE_SCHEMA]);
   }
 
   /** The account's frontier moved: the work held for the old one is no longer any use. */

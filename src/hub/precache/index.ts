@@ -23,14 +23,24 @@ export interface PrecacheSettings {
   /** Most accounts tracked, and how long one stays tracked after its last block. */
   frontierLimit: number;
   frontierTtlMs: number;
-  /** How long an unsolved precache job stays open. Default 10 minutes. */
+  /** How long an unsolved precache job stays open. */
   jobTtlMs?: number;
   /**
    * After a restart, how long to wait before precaching again what was left unsolved: a job
-   * broadcast before the workers have reconnected reaches nobody. Default 5 s.
+   * broadcast before the workers have reconnected reaches nobody.
    */
   resumeDelayMs?: number;
 }
+
+/** What precache takes where a setting is not given (`dpow server`'s flags show these). */
+export const PRECACHE_DEFAULTS = {
+  frontierLimit: 100_000,
+  frontierTtlMs: 7 * 24 * 3_600_000,
+  jobTtlMs: 10 * 60_000,
+  resumeDelayMs: 5000,
+} satisfies Required<
+  Pick<PrecacheSettings, "frontierLimit" | "frontierTtlMs" | "jobTtlMs" | "resumeDelayMs">
+>;
 
 export interface PrecacheContext {
   flow: PrecacheFlow;
@@ -53,7 +63,7 @@ export function startPrecache(
   resume: readonly string[] = [],
 ): RunningPrecache {
   const logger = context.logger.child({ component: "precache" });
-  const jobTtlMs = settings.jobTtlMs ?? 10 * 60_000;
+  const jobTtlMs = settings.jobTtlMs ?? PRECACHE_DEFAULTS.jobTtlMs;
   const precacher = new Precacher(context.flow, context.coordinator, {
     difficulty: settings.difficulty,
     jobTtlMs,
@@ -104,7 +114,7 @@ export function startPrecache(
     if (resume.length > 0)
       logger.info({ frontiers: resume.length }, "precaching again what a restart left unsolved");
     for (const hash of resume) context.flow.precache(hash, settings.difficulty, jobTtlMs).catch(failed);
-  }, settings.resumeDelayMs ?? 5000);
+  }, settings.resumeDelayMs ?? PRECACHE_DEFAULTS.resumeDelayMs);
   resumeTimer.unref();
 
   return {
