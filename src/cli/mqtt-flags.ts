@@ -12,6 +12,7 @@ export interface MqttFlags {
   mqttMaxSessions: string;
   mqttQueueLimit: string;
   mqttMaxPerIp: string;
+  mqttMaxConnections?: string;
   mqttJobQos: string;
 }
 
@@ -38,6 +39,10 @@ export function addMqttFlags(command: Command): Command {
       String(DEFAULT_MAX_CONNECTIONS_PER_IP),
     )
     .option(
+      "--mqtt-max-connections <n>",
+      "most MQTT connections in all (TCP and WebSocket); past it CONNACK 3, server unavailable (0 = no cap; default: the open-file limit less a tenth, at least 256, kept for the service API)",
+    )
+    .option(
       "--mqtt-job-qos <0|1>",
       "QoS of jobs and cancels: 1 queues them for offline persistent sessions, 0 saves a PUBACK per delivery",
       "1",
@@ -59,6 +64,10 @@ export function mqttSettings(flags: MqttFlags, db: string): MqttSettings {
     maxSessions: count(flags.mqttMaxSessions, "--mqtt-max-sessions", 1),
     queueLimit: count(flags.mqttQueueLimit, "--mqtt-queue-limit", 1),
     maxConnectionsPerIp: count(flags.mqttMaxPerIp, "--mqtt-max-per-ip", 0),
+    maxConnections:
+      flags.mqttMaxConnections === undefined
+        ? undefined
+        : count(flags.mqttMaxConnections, "--mqtt-max-connections", 0),
     jobQos: jobQos(flags.mqttJobQos),
   };
 }

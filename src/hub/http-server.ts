@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { echoableId, errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
+import { surviveAcceptErrors } from "./accept-errors.js";
 import type { HubMetrics } from "./metrics.js";
 import { isPrecachePath, type PrecacheEndpoints, servePrecache } from "./precache/http-routes.js";
 import type { ApiAnswer, ServiceApi } from "./service-api.js";
@@ -129,6 +130,7 @@ export class HttpFront {
       this.server.once("error", reject);
       this.server.listen(port, host, () => {
         this.server.off("error", reject);
+        surviveAcceptErrors(this.server, "HTTP listener", this.options.logger);
         const address = this.server.address();
         resolve(typeof address === "object" && address ? address.port : port);
       });

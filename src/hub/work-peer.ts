@@ -25,6 +25,7 @@ import { fromMultiplier } from "../nano/difficulty.js";
 import { formatU64 } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import { parseRpc, type RpcCommand, RpcRequestError } from "../pow/work-server/rpc.js";
+import { surviveAcceptErrors } from "./accept-errors.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
 import type { HubMetrics, RequestOutcome } from "./metrics.js";
 import type { Ledger } from "./ports.js";
@@ -151,6 +152,7 @@ export class WorkPeerServer {
       );
       this.server.listen(this.settings.port, this.settings.host, () => {
         this.server.removeAllListeners("error");
+        surviveAcceptErrors(this.server, "work peer listener", logger);
         const address = this.server.address();
         resolve(typeof address === "object" && address ? address.port : this.settings.port);
       });
