@@ -99,16 +99,15 @@ async function workers(port: number, count: number, first: number, withWinner: b
   process.send?.("ready");
   process.on("message", (message) => {
     if (message !== "report") return;
-    process.send?.(report);
     for (const client of clients) client.close();
-    process.disconnect?.();
+    // Disconnecting at once could drop the report (megabytes) before it is written.
+    process.send?.(report, () => process.disconnect?.());
   });
 }
 
 // ---- hub (child process) ----
 
-async function hub(mqttPort: number, noDelay: boolean): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "dpow-nodelay-hub-"));
+async function hub(mqttPort: number, noDelay: boolean, dir: string): Promise<void> {
   const ledger = new SqliteLedger(join(dir, "hub.db"));
   const { apiKey } = await addService(ledger, "bench", { rate: 0 });
   const broker = await connectExternalBroker(`mqtt://dpowserver:server-secret@127.0.0.1:${mqttPort}`, {
@@ -125,13 +124,6 @@ async function hub(mqttPort: number, noDelay: boolean): Promise<void> {
     logger: pino({ level: "warn", base: null }, pino.destination(2)),
   });
   process.send?.({ httpPort: running.port, apiKey });
-  process.on("disconnect", async () => {
-    await running.close();
-    await broker.close();
-    await ledger.close();
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  });
 }
 
 // ---- parent ----
@@ -216,7 +208,8 @@ interface RunResult {
 }
 
 async function run(mqttPort: number, hubNoDelay: boolean, count: number, rate: number): Promise<RunResult> {
-  const hubRole = forkRole(["hub", String(mqttPort), String(hubNoDelay)]);
+  const dir = mkdtempSync(join(tmpdir(), "dpow-nodelay-hub-"));
+  const hubRole = forkRole(["hub", String(mqttPort), String(hubNoDelay), dir]);
   const { httpPort, apiKey } = (await hubRole.first) as { httpPort: number; apiKey: string };
   const half = Math.ceil(count / 2);
   const roles = [0, 1].map((i) =>
@@ -260,8 +253,11 @@ async function run(mqttPort: number, hubNoDelay: boolean, count: number, rate: n
     ),
   );
   agent.destroy();
-  hubRole.child.disconnect();
-  await new Promise((resolve) => hubRole.child.once("exit", resolve));
+  // Nothing of the hub's is kept: killing it is the quickest way out.
+  const exited = new Promise((resolve) => hubRole.child.once("exit", resolve));
+  hubRole.child.kill("SIGKILL");
+  await exited;
+  rmSync(dir, { recursive: true, force: true });
   const resultAt = Object.assign({}, ...reports.map((r) => r.resultAt)) as Record<string, number>;
   const cancels: number[] = [];
   const cancelToAll: number[] = [];
@@ -336,7 +332,7 @@ if (mode === "workers") {
   const [port, count, first] = args.map(Number) as [number, number, number];
   await workers(port, count, first, args[3] === "true");
 } else if (mode === "hub") {
-  await hub(Number(args[0]), args[1] === "true");
+  await hub(Number(args[0]), args[1] === "true", args[2] as string);
 } else {
   const list = (text: string | undefined, fallback: number[]) =>
     text ? text.split(",").map(Number) : fallback;
