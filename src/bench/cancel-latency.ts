@@ -1,20 +1,19 @@
 /**
- * A manual measurement of TCP_NODELAY on the external-broker path (README, "Scaling out"): a real
- * Mosquitto from deploy/mosquitto (its `set_tcp_nodelay` on or off), a hub on it (its own socket's
+ * A manual measurement of the external-broker path (README, "Scaling out"): a real Mosquitto from
+ * deploy/mosquitto (its `set_tcp_nodelay` on or off) or NATS, a hub on it (its own socket's
  * TCP_NODELAY on or off), simulated workers in two child processes, one of which answers every job at
  * once. Jobs are posted open-loop to /service/; for each job it measures how long after the winning
  * result every worker got the cancel, and how long after the request every worker got the job.
  *
- *   npm run build && node dist/bench/cancel-latency.js [workers,...] [jobs/s,...]
+ *   npm run build && node dist/bench/cancel-latency.js [workers,...] [jobs/s,...] [mosquitto,nats]
  *
  * Each role (parent, hub, workers) is this file in its own process, so none steals another's loop.
  */
-import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { connect, createServer } from "node:net";
-import { tmpdir, userInfo } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
@@ -29,12 +28,12 @@ import { publicKeyToAddress } from "../nano/account.js";
 import { parseHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import { formatResultPayload, parseCancelPayload, parseWorkPayload, topics } from "../protocol/topics.js";
+import { BROKER_PASSWORDS, startMosquitto, startNats } from "./external-brokers.js";
 import { LiteMqttClient } from "./hub-mqtt-lite.js";
 
 const BASE = 0xf000000000000000n;
 const PAYOUT = publicKeyToAddress(new Uint8Array(32));
 const SECONDS_PER_RATE = 8;
-const DEPLOY = new URL("../../deploy/mosquitto/", import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
 const now = () => performance.timeOrigin + performance.now();
 
@@ -110,9 +109,12 @@ async function workers(port: number, count: number, first: number, withWinner: b
 async function hub(mqttPort: number, noDelay: boolean, dir: string): Promise<void> {
   const ledger = new SqliteLedger(join(dir, "hub.db"));
   const { apiKey } = await addService(ledger, "bench", { rate: 0 });
-  const broker = await connectExternalBroker(`mqtt://dpowserver:server-secret@127.0.0.1:${mqttPort}`, {
-    noDelay,
-  });
+  const broker = await connectExternalBroker(
+    `mqtt://dpowserver:${BROKER_PASSWORDS.dpowserver}@127.0.0.1:${mqttPort}`,
+    {
+      noDelay,
+    },
+  );
   const running = await startHub({
     port: 0,
     host: "127.0.0.1",
@@ -127,66 +129,6 @@ async function hub(mqttPort: number, noDelay: boolean, dir: string): Promise<voi
 }
 
 // ---- parent ----
-
-interface Mosquitto {
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** The shipped config on ephemeral loopback ports, its `set_tcp_nodelay` as asked. */
-async function startMosquitto(noDelay: boolean): Promise<Mosquitto> {
-  const bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"].find(existsSync);
-  if (bin === undefined) throw new Error("mosquitto is not installed");
-  const dir = mkdtempSync(join(tmpdir(), "dpow-nodelay-mosquitto-"));
-  const passwords = join(dir, "dpow.passwd");
-  writeFileSync(passwords, "");
-  for (const [user, password] of [
-    ["dpowserver", "server-secret"],
-    ["client", "client"],
-  ]) {
-    execFileSync("mosquitto_passwd", ["-b", passwords, user as string, password as string]);
-  }
-  const [port, wsPort] = [await freePort(), await freePort()];
-  const config = readFileSync(new URL("mosquitto.conf", DEPLOY), "utf8")
-    .replace(/^password_file .*$/m, `password_file ${passwords}`)
-    .replace(/^acl_file .*$/m, `acl_file ${fileURLToPath(new URL("dpow.acl", DEPLOY))}`)
-    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
-    .replace(/^set_tcp_nodelay .*$/m, `set_tcp_nodelay ${noDelay}`)
-    .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`)
-    .replace(/^listener 9001$/m, `listener ${wsPort} 127.0.0.1`);
-  writeFileSync(join(dir, "mosquitto.conf"), `${config}\nuser ${userInfo().username}\n`);
-  const child = spawn(bin, ["-c", join(dir, "mosquitto.conf")], { stdio: "ignore" });
-  while (!(await listening(port))) await new Promise((resolve) => setTimeout(resolve, 50));
-  return {
-    port,
-    async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 function forkRole(args: string[]): { child: ChildProcess; first: Promise<unknown> } {
   const child = fork(SELF, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
@@ -302,27 +244,44 @@ function post(port: number, agent: Agent, body: string): Promise<void> {
   });
 }
 
-async function main(counts: number[], rates: number[]): Promise<void> {
+/** The brokers and TCP_NODELAY settings measured: Mosquitto all four ways, NATS (Go sets TCP_NODELAY itself). */
+const SETUPS = {
+  mosquitto: [
+    {
+      label: "Mosquitto, set_tcp_nodelay false",
+      start: () => startMosquitto(false),
+      hubNoDelay: [false, true],
+    },
+    {
+      label: "Mosquitto, set_tcp_nodelay true",
+      start: () => startMosquitto(true),
+      hubNoDelay: [false, true],
+    },
+  ],
+  nats: [{ label: "NATS", start: startNats, hubNoDelay: [true] }],
+};
+
+async function main(counts: number[], rates: number[], brokers: (keyof typeof SETUPS)[]): Promise<void> {
   const ms = (v: number) => (Number.isNaN(v) ? "-" : `${v.toFixed(1)} ms`);
   console.log(
-    "| Mosquitto set_tcp_nodelay | hub TCP_NODELAY | workers | jobs/s | cancel p50 | cancel p99 | cancel-to-all p99 | fan-out p99 | service p99 |",
+    "| broker | hub TCP_NODELAY | workers | jobs/s | cancel p50 | cancel p99 | cancel-to-all p99 | fan-out p99 | service p99 |",
   );
   console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const mosquittoNoDelay of [false, true]) {
-    const mosquitto = await startMosquitto(mosquittoNoDelay);
+  for (const setup of brokers.flatMap((name) => SETUPS[name])) {
+    const broker = await setup.start();
     try {
-      for (const hubNoDelay of [false, true]) {
+      for (const hubNoDelay of setup.hubNoDelay) {
         for (const count of counts) {
           for (const rate of rates) {
-            const r = await run(mosquitto.port, hubNoDelay, count, rate);
+            const r = await run(broker.mqttPort, hubNoDelay, count, rate);
             console.log(
-              `| ${mosquittoNoDelay} | ${hubNoDelay} | ${count} | ${rate} | ${ms(r.cancelP50)} | ${ms(r.cancelP99)} | ${ms(r.cancelToAllP99)} | ${ms(r.fanOutP99)} | ${ms(r.serviceP99)} |`,
+              `| ${setup.label} | ${hubNoDelay} | ${count} | ${rate} | ${ms(r.cancelP50)} | ${ms(r.cancelP99)} | ${ms(r.cancelToAllP99)} | ${ms(r.fanOutP99)} | ${ms(r.serviceP99)} |`,
             );
           }
         }
       }
     } finally {
-      await mosquitto.stop();
+      await broker.stop();
     }
   }
 }
@@ -336,5 +295,6 @@ if (mode === "workers") {
 } else {
   const list = (text: string | undefined, fallback: number[]) =>
     text ? text.split(",").map(Number) : fallback;
-  await main(list(mode, [200, 1000]), list(args[0], [5, 50]));
+  const brokers = (args[1] ?? "mosquitto").split(",") as (keyof typeof SETUPS)[];
+  await main(list(mode, [200, 1000]), list(args[0], [5, 50]), brokers);
 }
