@@ -28,7 +28,7 @@ import { publicKeyToAddress } from "../nano/account.js";
 import { parseHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import { formatResultPayload, parseCancelPayload, parseWorkPayload, topics } from "../protocol/topics.js";
-import { BROKER_PASSWORDS, startMosquitto, startNats } from "./external-brokers.js";
+import { BROKER_PASSWORDS, type RunningBroker, startMosquitto, startNats } from "./external-brokers.js";
 import { LiteMqttClient } from "./hub-mqtt-lite.js";
 
 const BASE = 0xf000000000000000n;
@@ -106,7 +106,7 @@ async function workers(port: number, count: number, first: number, withWinner: b
 
 // ---- hub (child process) ----
 
-async function hub(mqttPort: number, noDelay: boolean, dir: string): Promise<void> {
+async function hub(mqttPort: number, noDelay: boolean, jobQos: 0 | 1, dir: string): Promise<void> {
   const ledger = new SqliteLedger(join(dir, "hub.db"));
   const { apiKey } = await addService(ledger, "bench", { rate: 0 });
   const broker = await connectExternalBroker(
@@ -118,7 +118,7 @@ async function hub(mqttPort: number, noDelay: boolean, dir: string): Promise<voi
   const running = await startHub({
     port: 0,
     host: "127.0.0.1",
-    broker: { broker: jobsAtLeastOnce(broker) },
+    broker: { broker: jobQos === 1 ? jobsAtLeastOnce(broker) : broker },
     coordinator: new MemoryCoordinator(),
     ledger,
     policy: new DifficultyPolicy(BASE, 8),
@@ -149,9 +149,15 @@ interface RunResult {
   jobs: number;
 }
 
-async function run(mqttPort: number, hubNoDelay: boolean, count: number, rate: number): Promise<RunResult> {
+async function run(
+  mqttPort: number,
+  hubNoDelay: boolean,
+  jobQos: 0 | 1,
+  count: number,
+  rate: number,
+): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), "dpow-nodelay-hub-"));
-  const hubRole = forkRole(["hub", String(mqttPort), String(hubNoDelay), dir]);
+  const hubRole = forkRole(["hub", String(mqttPort), String(hubNoDelay), String(jobQos), dir]);
   const { httpPort, apiKey } = (await hubRole.first) as { httpPort: number; apiKey: string };
   const half = Math.ceil(count / 2);
   const roles = [0, 1].map((i) =>
@@ -244,36 +250,53 @@ function post(port: number, agent: Agent, body: string): Promise<void> {
   });
 }
 
-/** The brokers and TCP_NODELAY settings measured: Mosquitto all four ways, NATS (Go sets TCP_NODELAY itself). */
-const SETUPS = {
+interface Setup {
+  label: string;
+  start: () => Promise<RunningBroker>;
+  hubNoDelay: boolean[];
+  jobQos: 0 | 1;
+}
+
+/**
+ * The brokers and settings measured: Mosquitto with TCP_NODELAY all four ways, NATS (Go sets
+ * TCP_NODELAY itself); and each with jobs at QoS 0 (`--mqtt-job-qos 0`), which NATS delivers
+ * without JetStream.
+ */
+const SETUPS: Record<string, Setup[]> = {
   mosquitto: [
     {
       label: "Mosquitto, set_tcp_nodelay false",
       start: () => startMosquitto(false),
       hubNoDelay: [false, true],
+      jobQos: 1,
     },
     {
       label: "Mosquitto, set_tcp_nodelay true",
       start: () => startMosquitto(true),
       hubNoDelay: [false, true],
+      jobQos: 1,
     },
   ],
-  nats: [{ label: "NATS", start: startNats, hubNoDelay: [true] }],
+  nats: [{ label: "NATS", start: startNats, hubNoDelay: [true], jobQos: 1 }],
+  "mosquitto-qos0": [
+    { label: "Mosquitto, jobs QoS 0", start: () => startMosquitto(true), hubNoDelay: [true], jobQos: 0 },
+  ],
+  "nats-qos0": [{ label: "NATS, jobs QoS 0", start: startNats, hubNoDelay: [true], jobQos: 0 }],
 };
 
-async function main(counts: number[], rates: number[], brokers: (keyof typeof SETUPS)[]): Promise<void> {
+async function main(counts: number[], rates: number[], brokers: string[]): Promise<void> {
   const ms = (v: number) => (Number.isNaN(v) ? "-" : `${v.toFixed(1)} ms`);
   console.log(
     "| broker | hub TCP_NODELAY | workers | jobs/s | cancel p50 | cancel p99 | cancel-to-all p99 | fan-out p99 | service p99 |",
   );
   console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const setup of brokers.flatMap((name) => SETUPS[name])) {
+  for (const setup of brokers.flatMap((name) => SETUPS[name] ?? [])) {
     const broker = await setup.start();
     try {
       for (const hubNoDelay of setup.hubNoDelay) {
         for (const count of counts) {
           for (const rate of rates) {
-            const r = await run(broker.mqttPort, hubNoDelay, count, rate);
+            const r = await run(broker.mqttPort, hubNoDelay, setup.jobQos, count, rate);
             console.log(
               `| ${setup.label} | ${hubNoDelay} | ${count} | ${rate} | ${ms(r.cancelP50)} | ${ms(r.cancelP99)} | ${ms(r.cancelToAllP99)} | ${ms(r.fanOutP99)} | ${ms(r.serviceP99)} |`,
             );
@@ -291,10 +314,10 @@ if (mode === "workers") {
   const [port, count, first] = args.map(Number) as [number, number, number];
   await workers(port, count, first, args[3] === "true");
 } else if (mode === "hub") {
-  await hub(Number(args[0]), args[1] === "true", args[2] as string);
+  await hub(Number(args[0]), args[1] === "true", args[2] === "0" ? 0 : 1, args[3] as string);
 } else {
   const list = (text: string | undefined, fallback: number[]) =>
     text ? text.split(",").map(Number) : fallback;
-  const brokers = (args[1] ?? "mosquitto").split(",") as (keyof typeof SETUPS)[];
+  const brokers = (args[1] ?? "mosquitto").split(",") as string[];
   await main(list(mode, [200, 1000]), list(args[0], [5, 50]), brokers);
 }

@@ -1,7 +1,7 @@
 /**
- * External MQTT brokers run from the shipped deploy/ configs, on ephemeral loopback ports in a
- * temporary directory: Mosquitto (deploy/mosquitto) and NATS (deploy/nats), for the measurements
- * that compare them and for the NATS contract test. Each is stopped by its own pid.
+ * External MQTT brokers on ephemeral loopback ports in a temporary directory, for the measurements
+ * that compare them: Mosquitto from the shipped deploy/mosquitto, NATS from bench/nats.conf (measured,
+ * not shipped). Each is stopped by its own pid.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const DEPLOY = new URL("../../deploy/", import.meta.url);
+const NATS_CONFIG = new URL("../../bench/nats.conf", import.meta.url);
 
 export const BROKER_PASSWORDS = {
   dpowserver: "server-secret",
@@ -20,6 +21,8 @@ export const BROKER_PASSWORDS = {
 
 export interface RunningBroker {
   mqttPort: number;
+  /** MQTT over WebSocket: ws://127.0.0.1:wsPort/mqtt */
+  wsPort: number;
   stop(): Promise<void>;
 }
 
@@ -51,18 +54,19 @@ export async function startMosquitto(noDelay = true): Promise<RunningBroker> {
   // Running as root, Mosquitto would switch to the `mosquitto` user, who cannot read the temp dir.
   writeFileSync(join(dir, "mosquitto.conf"), `${config}\nuser ${userInfo().username}\n`);
   const child = spawn(MOSQUITTO_BIN, ["-c", join(dir, "mosquitto.conf")], { stdio: "ignore" });
-  return running(child, dir, mqttPort);
+  return running(child, dir, mqttPort, wsPort);
 }
 
-/** deploy/nats, its passwords in the environment as its README says. */
+/** bench/nats.conf, its passwords in the environment. */
 export async function startNats(): Promise<RunningBroker> {
   if (NATS_BIN === undefined) throw new Error("nats-server is not installed");
   const dir = mkdtempSync(join(tmpdir(), "dpow-nats-"));
-  const mqttPort = await freePort();
-  const config = edit(readFileSync(new URL("nats/nats.conf", DEPLOY), "utf8"), "deploy/nats", [
+  const [mqttPort, wsPort] = [await freePort(), await freePort()];
+  const config = edit(readFileSync(NATS_CONFIG, "utf8"), "bench/nats.conf", [
     [/^listen: .*$/m, "listen: 127.0.0.1:-1"],
     [/^ {2}store_dir: .*$/m, `  store_dir: ${join(dir, "jetstream")}`],
     [/^ {2}listen: 0\.0\.0\.0:1883$/m, `  listen: 127.0.0.1:${mqttPort}`],
+    [/^ {2}listen: 0\.0\.0\.0:9001$/m, `  listen: 127.0.0.1:${wsPort}`],
   ]);
   writeFileSync(join(dir, "nats.conf"), config);
   const child = spawn(NATS_BIN, ["-c", join(dir, "nats.conf")], {
@@ -74,7 +78,7 @@ export async function startNats(): Promise<RunningBroker> {
       DPOWINTERFACE_PASSWORD: BROKER_PASSWORDS.dpowinterface,
     },
   });
-  return running(child, dir, mqttPort);
+  return running(child, dir, mqttPort, wsPort);
 }
 
 function edit(text: string, what: string, replacements: [RegExp, string][]): string {
@@ -85,7 +89,12 @@ function edit(text: string, what: string, replacements: [RegExp, string][]): str
 }
 
 /** Resolves once the broker takes MQTT connections; rejects if it exits first. */
-async function running(child: ChildProcess, dir: string, mqttPort: number): Promise<RunningBroker> {
+async function running(
+  child: ChildProcess,
+  dir: string,
+  mqttPort: number,
+  wsPort: number,
+): Promise<RunningBroker> {
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let gone = false;
   void exited.then(() => {
@@ -102,6 +111,7 @@ async function running(child: ChildProcess, dir: string, mqttPort: number): Prom
   }
   return {
     mqttPort,
+    wsPort,
     async stop() {
       if (!gone) {
         child.kill("SIGTERM");

@@ -149,7 +149,6 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       // Already REFUSAL_SLOTS waiting for their answer: this one gets none.
       unanswered++;
       perAddress.release(address);
-      cap.release(admission);
       conn.destroy();
       return;
     }
