@@ -10,6 +10,7 @@ export interface MqttFlags {
   mqttMaxSessions: string;
   mqttQueueLimit: string;
   mqttMaxPerIp: string;
+  mqttMaxConnections?: string;
   mqttJobQos: string;
 }
 
@@ -40,6 +41,10 @@ export function addMqttFlags(command: Command): Command {
       String(MQTT_DEFAULTS.maxConnectionsPerIp),
     )
     .option(
+      "--mqtt-max-connections <n>",
+      "most MQTT connections in all (TCP and WebSocket); past it CONNACK 3, server unavailable (0 = no cap; default: the open-file limit less a tenth, at least 256, kept for the service API)",
+    )
+    .option(
       "--mqtt-job-qos <0|1>",
       "QoS of jobs and cancels: 1 queues them for offline persistent sessions, 0 saves a PUBACK per delivery",
       String(MQTT_DEFAULTS.jobQos),
@@ -61,6 +66,10 @@ export function mqttSettings(flags: MqttFlags, db: string): MqttSettings {
     maxSessions: count(flags.mqttMaxSessions, "--mqtt-max-sessions", 1),
     queueLimit: count(flags.mqttQueueLimit, "--mqtt-queue-limit", 1),
     maxConnectionsPerIp: count(flags.mqttMaxPerIp, "--mqtt-max-per-ip", 0),
+    maxConnections:
+      flags.mqttMaxConnections === undefined
+        ? undefined
+        : count(flags.mqttMaxConnections, "--mqtt-max-connections", 0),
     jobQos: jobQos(flags.mqttJobQos),
   };
 }

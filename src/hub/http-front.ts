@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { apiAnswerOf } from "../errors.js";
 import { echoableId, errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
+import { surviveAcceptErrors } from "./accept-errors.js";
 import type { PublicApi } from "./dashboard/public-api.js";
 import type { HubMetrics } from "./metrics.js";
 import { isPrecachePath, type PrecacheEndpoints, servePrecache } from "./precache/http-routes.js";
@@ -136,6 +137,7 @@ export class HttpFront {
       this.server.once("error", reject);
       this.server.listen(port, host, () => {
         this.server.off("error", reject);
+        surviveAcceptErrors(this.server, "HTTP listener", this.options.logger);
         const address = this.server.address();
         resolve(typeof address === "object" && address ? address.port : port);
       });

@@ -79,6 +79,8 @@ export interface MqttSettings {
   queueLimit: number;
   /** 0 = no cap. */
   maxConnectionsPerIp: number;
+  /** All MQTT connections; 0 = no cap; undefined: from the open-file limit (defaultMaxConnections). */
+  maxConnections?: number;
   /**
    * QoS of `work/` and `cancel/`: 1 queues them for offline persistent sessions, at the price of a
    * PUBACK per delivery (about 10-15% more hub CPU per job with 100 workers, measured); 0 sends
@@ -236,6 +238,7 @@ async function openBroker(
       queueLimit: config.mqtt.queueLimit,
     },
     maxConnectionsPerIp: config.mqtt?.maxConnectionsPerIp,
+    maxConnections: config.mqtt?.maxConnections,
     logger: brokerLogger,
   }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new PortTakenError("mqtt", config.mqttPort) : err;

@@ -28,6 +28,7 @@ import { formatU64 } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import { parseRpc, type RpcCommand, RpcRequestError } from "../pow/work-server/rpc.js";
 import { errors } from "../protocol/service.js";
+import { surviveAcceptErrors } from "./accept-errors.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
 import type { HubMetrics } from "./metrics.js";
 import type { Ledger } from "./ports.js";
@@ -157,6 +158,7 @@ export class WorkPeerServer {
       );
       this.server.listen(this.settings.port, this.settings.host, () => {
         this.server.removeAllListeners("error");
+        surviveAcceptErrors(this.server, "work peer listener", logger);
         const address = this.server.address();
         resolve(typeof address === "object" && address ? address.port : this.settings.port);
       });

@@ -43,8 +43,15 @@ export async function spawnHub(
   db: string,
   args: string[] = [],
   env: NodeJS.ProcessEnv = {},
+  /** Runs the hub under this open-file limit (`ulimit -n`, lowered in a shell that then execs it). */
+  openFileLimit?: number,
 ): Promise<HubProcess> {
-  const child = spawn(process.execPath, [DPOW_BIN, ...serverArgs(db, args)], {
+  const command = [process.execPath, DPOW_BIN, ...serverArgs(db, args)];
+  const [file, ...argv] =
+    openFileLimit === undefined
+      ? command
+      : ["/bin/sh", "-c", 'ulimit -n "$0" && exec "$@"', String(openFileLimit), ...command];
+  const child = spawn(file as string, argv, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });

@@ -21,3 +21,60 @@ export class ConnectionsPerAddress {
     else this.open.set(address, count - 1);
   }
 }
+
+/**
+ * Descriptors kept back from MQTT when its cap is taken from the open-file limit: each worker is one
+ * descriptor, and so is each service connection (up to 256 per address by default), the ledger and
+ * session files, the Redis and PostgreSQL pools, Node's own (about 20) and the connections being
+ * refused. A tenth of the limit, at least 256: 2,000 of 20,000 is eight busy service addresses at
+ * their cap, with room to spare.
+ */
+const MIN_RESERVE = 256;
+const RESERVE_FRACTION = 0.1;
+
+/**
+ * Connections over the cap waiting for their CONNECT to be answered with the reason (CONNACK 3).
+ * Each holds a descriptor out of the reserve until answered (at most REFUSAL_WAIT_MS); past these a
+ * new one is closed unread, so a flood of them cannot eat the reserve.
+ */
+export const REFUSAL_SLOTS = 64;
+/** How long a connection over the cap may take to send its CONNECT; an honest client sends it at once. */
+export const REFUSAL_WAIT_MS = 2000;
+
+/** The default cap on MQTT connections for an open-file limit; 0 (no cap) when the limit is unknown. */
+export function defaultMaxConnections(openFileLimit: number | null): number {
+  if (openFileLimit === null) return 0;
+  const reserve = Math.max(MIN_RESERVE, Math.floor(openFileLimit * RESERVE_FRACTION));
+  // A tiny limit (a test, a container) still gives MQTT half of it.
+  return Math.max(Math.floor(openFileLimit / 2), openFileLimit - reserve);
+}
+
+/** What becomes of a new connection: served, refused with a reason, or closed unread. */
+export type Admission = "admitted" | "refused" | "dropped";
+
+/** All open MQTT connections (TCP and WebSocket), against one cap. */
+export class ConnectionCap {
+  private admitted = 0;
+  private refusing = 0;
+
+  /** `max` 0 means no cap. */
+  constructor(readonly max: number) {}
+
+  take(): Admission {
+    if (this.max === 0 || this.admitted < this.max) {
+      this.admitted++;
+      return "admitted";
+    }
+    if (this.refusing < REFUSAL_SLOTS) {
+      this.refusing++;
+      return "refused";
+    }
+    return "dropped";
+  }
+
+  /** Gives back what take() gave, when that connection closes. */
+  release(admission: Admission): void {
+    if (admission === "admitted") this.admitted--;
+    else if (admission === "refused") this.refusing--;
+  }
+}

@@ -12,9 +12,18 @@ import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import { CodedError } from "../../errors.js";
 import { MQTT_WEBSOCKET_PATH } from "../../protocol/topics.js";
+import { surviveAcceptErrors } from "../accept-errors.js";
+import { openFileLimit } from "../open-file-limit.js";
 import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
-import { ConnectionsPerAddress, DEFAULT_MAX_CONNECTIONS_PER_IP } from "./connection-limits.js";
+import {
+  type Admission,
+  ConnectionCap,
+  ConnectionsPerAddress,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  defaultMaxConnections,
+  REFUSAL_WAIT_MS,
+} from "./connection-limits.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
 import { LoginThrottle, type LoginThrottleOptions } from "./login-throttle.js";
 import { guardPacketSize } from "./packet-limit.js";
@@ -44,6 +53,12 @@ export interface EmbeddedBrokerOptions {
   };
   /** Open MQTT connections per remote address (TCP and WebSocket together); 0 = no cap. */
   maxConnectionsPerIp?: number;
+  /**
+   * Open MQTT connections in all (TCP and WebSocket); past it a new one gets CONNACK 3 (server
+   * unavailable); 0 = no cap. Default: the process's open-file limit less a reserve for the service
+   * API and the hub's own files (defaultMaxConnections).
+   */
+  maxConnections?: number;
   /** Delays after failed logins (tests shorten them). */
   loginThrottle?: Partial<LoginThrottleOptions>;
   /** Refused logins and connections are logged as one summary line per this interval. */
@@ -114,16 +129,29 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     "MQTT connections refused (over the per-address cap)",
     refusalInterval,
   );
-  // The remote address of every open connection, so close() can end those aedes does not know
-  // yet (no CONNECT sent) and logins can be throttled per address.
-  const connections = new Map<Duplex, string>();
+  const fileLimit = openFileLimit();
+  const cap = new ConnectionCap(options.maxConnections ?? defaultMaxConnections(fileLimit));
+  let unanswered = 0;
+  const capRefusals = new RefusalLog(
+    logger,
+    `MQTT connections refused (over the hub's cap of ${cap.max})`,
+    refusalInterval,
+    () => {
+      const details = { maxConnections: cap.max, closedUnanswered: unanswered };
+      unanswered = 0;
+      return details;
+    },
+  );
+  // Every open connection: its remote address (so close() can end those aedes does not know yet,
+  // no CONNECT sent, and logins can be throttled per address) and whether it is over the cap.
+  const connections = new Map<Duplex, { address: string; admission: Admission }>();
   const perAddress = new ConnectionsPerAddress(
     options.maxConnectionsPerIp ?? BROKER_DEFAULTS.maxConnectionsPerIp,
   );
   authorize(aedes, passwords, logger, {
     throttle,
     refusals: loginRefusals,
-    addressOf: (conn) => connections.get(conn),
+    connectionOf: (conn) => connections.get(conn),
   });
 
   const handle = (conn: Duplex, address: string, req?: IncomingMessage) => {
@@ -132,11 +160,27 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       conn.destroy();
       return;
     }
-    connections.set(conn, address);
+    const admission = cap.take();
+    if (admission !== "admitted") capRefusals.note(address);
+    if (admission === "dropped") {
+      // Already REFUSAL_SLOTS waiting for their answer: this one gets none.
+      unanswered++;
+      perAddress.release(address);
+      conn.destroy();
+      return;
+    }
+    connections.set(conn, { address, admission });
     conn.once("close", () => {
       connections.delete(conn);
       perAddress.release(address);
+      cap.release(admission);
     });
+    if (admission === "refused") {
+      // Held only until its CONNECT is answered (authenticate refuses it), and not long without one.
+      const timer = setTimeout(() => conn.destroy(), REFUSAL_WAIT_MS);
+      timer.unref();
+      conn.once("close", () => clearTimeout(timer));
+    }
     guardPacketSize(conn, maxPacketBytes, () =>
       logger.warn({ maxPacketBytes }, "MQTT client sent an oversized packet; disconnected"),
     );
@@ -151,11 +195,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       loginRefusals.close();
       connectionRefusals.close();
+      capRefusals.close();
       await sessions.destroy();
       throw err;
     },
   );
-  logger.info({ port }, "embedded MQTT broker listening");
+  surviveAcceptErrors(tcp, "MQTT listener", logger);
+  logger.info(
+    { port, maxConnections: cap.max, openFileLimit: fileLimit },
+    cap.max > 0
+      ? `embedded MQTT broker listening; at most ${cap.max} MQTT connections (open-file limit ${fileLimit ?? "unknown"})`
+      : "embedded MQTT broker listening; MQTT connections not capped",
+  );
 
   const webSockets: WebSocketServer[] = [];
   let closed: Promise<void> | undefined;
@@ -189,6 +240,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
         for (const conn of connections.keys()) conn.destroy();
         loginRefusals.close();
         connectionRefusals.close();
+        capRefusals.close();
         await sessions.destroy();
         for (const wss of webSockets) wss.close();
         await new Promise<void>((resolve) => tcp.close(() => resolve()));
@@ -200,10 +252,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
 function listen(server: NetServer, port: number, host: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => {
+    const fail = (err: NodeJS.ErrnoException) => {
       reject(err.code === "EADDRINUSE" ? new PortInUseError(port) : err);
-    });
+    };
+    server.once("error", fail);
     server.listen(port, host, () => {
+      server.off("error", fail);
       const address = server.address();
       resolve(typeof address === "object" && address ? address.port : port);
     });
@@ -213,18 +267,30 @@ function listen(server: NetServer, port: number, host: string | undefined): Prom
 interface LoginGuard {
   throttle: LoginThrottle;
   refusals: RefusalLog;
-  addressOf(conn: Duplex): string | undefined;
+  connectionOf(conn: Duplex): { address: string; admission: Admission } | undefined;
 }
 
 /**
  * Wires the accounts and the ACL into aedes. Wrong passwords are refused after the growing delay of
- * their address (login-throttle.ts); refusals are counted, not logged one by one. Denied publishes cut the
- * client off; denied subscriptions get a failure code.
+ * their address (login-throttle.ts); refusals are counted, not logged one by one. A connection over
+ * the hub's cap is refused before its password is looked at. Denied publishes cut the client off;
+ * denied subscriptions get a failure code.
  */
 function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, guard: LoginGuard): void {
   const accounts = new WeakMap<Client, Account>();
   aedes.authenticate = (client, username, password, done) => {
-    const address = guard.addressOf(client.conn as Duplex) ?? "?";
+    const connection = guard.connectionOf(client.conn as Duplex);
+    const address = connection?.address ?? "?";
+    if (connection?.admission === "refused") {
+      // 3: server unavailable (MQTT 3.1.1, 3.2.2.3): the one code that says "the server, not you; retry later".
+      done(
+        Object.assign(new Error("too many MQTT connections on this hub; retry later"), {
+          returnCode: 3 as const,
+        }),
+        false,
+      );
+      return;
+    }
     if (guard.throttle.blocked(address)) {
       guard.refusals.note(address);
       // 3: server unavailable. The password is not even looked at, so nothing is learnt from it.
