@@ -63,7 +63,7 @@ class Attacker {
       if (!job.ok) return;
       for (const victim of this.victims) {
         for (let i = 0; i < 25; i++) {
-          const work = randomBytes(8).toString("hex");
+          const work = invalidWork(job.value.hash);
           client.publish("result/ondemand", `${job.value.hash},${work},${victim}`);
         }
       }
@@ -74,6 +74,18 @@ class Attacker {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.client?.endAsync(true);
+  }
+}
+
+/**
+ * Random work that misses the base: one random work in 4,096 meets it, and 400 tries a run would
+ * then credit a victim, rightly, for a job the test meant the other worker to win.
+ */
+function invalidWork(hash: string): string {
+  const base = parseU64(BASE, "base");
+  for (;;) {
+    const work = randomBytes(8).toString("hex");
+    if (workValue(parseHash(hash), parseU64(work, "work")) < base) return work;
   }
 }
 
