@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { DEFAULT_MAX_CONNECTIONS_PER_IP } from "../hub/broker/connection-limits.js";
 import { SESSION_DEFAULTS } from "../hub/broker/sessions.js";
+import { FAN_OUT_DEFAULTS } from "../hub/broker/subset-fan-out.js";
 import type { MqttSettings } from "../hub/launch.js";
 import { UsageError } from "./output.js";
 import { parseDuration } from "./precache-flags.js";
@@ -13,6 +14,8 @@ export interface MqttFlags {
   mqttQueueLimit: string;
   mqttMaxPerIp: string;
   mqttJobQos: string;
+  fanout: string;
+  fanoutEscalateMs: string;
 }
 
 export function addMqttFlags(command: Command): Command {
@@ -41,6 +44,16 @@ export function addMqttFlags(command: Command): Command {
       "--mqtt-job-qos <0|1>",
       "QoS of jobs and cancels: 1 queues them for offline persistent sessions, 0 saves a PUBACK per delivery",
       "1",
+    )
+    .option(
+      "--fanout <n>",
+      "workers each job is sent to first, chosen at random, when more listen (0 = every job to every worker)",
+      String(FAN_OUT_DEFAULTS.size),
+    )
+    .option(
+      "--fanout-escalate-ms <ms>",
+      "a job not solved this long after it went out is sent to as many workers again",
+      String(FAN_OUT_DEFAULTS.escalateMs),
     );
 }
 
@@ -60,6 +73,10 @@ export function mqttSettings(flags: MqttFlags, db: string): MqttSettings {
     queueLimit: count(flags.mqttQueueLimit, "--mqtt-queue-limit", 1),
     maxConnectionsPerIp: count(flags.mqttMaxPerIp, "--mqtt-max-per-ip", 0),
     jobQos: jobQos(flags.mqttJobQos),
+    fanOut: {
+      size: count(flags.fanout, "--fanout", 0),
+      escalateMs: count(flags.fanoutEscalateMs, "--fanout-escalate-ms", 1),
+    },
   };
 }
 

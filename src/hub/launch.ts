@@ -4,6 +4,7 @@ import { type RunningWorker, startWorker } from "../worker/index.js";
 import { jobsAtLeastOnce } from "./broker/delivery.js";
 import { PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
 import { connectExternalBroker } from "./broker/mqtt-client.js";
+import type { FanOutOptions } from "./broker/subset-fan-out.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
 import { RedisCoordinator } from "./coordinator/redis.js";
 import { DifficultyPolicy, type OutOfRange } from "./difficulty-policy.js";
@@ -71,6 +72,8 @@ export interface MqttSettings {
    * them once, as the original did.
    */
   jobQos: 0 | 1;
+  /** Subset fan-out of jobs (embedded broker only; an external broker broadcasts). */
+  fanOut?: FanOutOptions;
 }
 
 export interface RunningServer {
@@ -191,6 +194,7 @@ async function openBroker(
       queueLimit: config.mqtt.queueLimit,
     },
     maxConnectionsPerIp: config.mqtt?.maxConnectionsPerIp,
+    fanOut: config.mqtt?.fanOut,
     logger: brokerLogger,
   }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new PortTakenError("mqtt", config.mqttPort) : err;

@@ -11,12 +11,14 @@ import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
+import { type AedesFanOut, aedesFanOut } from "./aedes-fan-out.js";
 import { ConnectionsPerAddress, DEFAULT_MAX_CONNECTIONS_PER_IP } from "./connection-limits.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
 import { LoginThrottle, type LoginThrottleOptions } from "./login-throttle.js";
 import { guardPacketSize } from "./packet-limit.js";
 import { RefusalLog } from "./refusal-log.js";
 import { SESSION_DEFAULTS, SessionStore } from "./sessions.js";
+import { FAN_OUT_DEFAULTS, type FanOutOptions } from "./subset-fan-out.js";
 
 export interface EmbeddedBrokerOptions {
   /** TCP port for MQTT; 0 picks a free one (read it back from `port`). Default 1883. */
@@ -45,6 +47,8 @@ export interface EmbeddedBrokerOptions {
   loginThrottle?: Partial<LoginThrottleOptions>;
   /** Refused logins and connections are logged as one summary line per this interval. Default 60 s. */
   refusalLogIntervalMs?: number;
+  /** Each job to a random subset of the workers, escalating (subset-fan-out.ts); size 0 = broadcast. */
+  fanOut?: FanOutOptions;
   logger?: BrokerLogger;
 }
 
@@ -103,11 +107,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   // yet (no CONNECT sent) and logins can be throttled per address.
   const connections = new Map<Duplex, string>();
   const perAddress = new ConnectionsPerAddress(options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP);
-  authorize(aedes, passwords, logger, {
+  const accountOf = authorize(aedes, passwords, logger, {
     throttle,
     refusals: loginRefusals,
     addressOf: (conn) => connections.get(conn),
   });
+  const fanOut = aedesFanOut(aedes, accountOf, options.fanOut ?? FAN_OUT_DEFAULTS, logger);
+  const forward = aedes.authorizeForward;
+  aedes.authorizeForward = (client, packet) =>
+    fanOut.forwardable(client, packet) ? forward.call(aedes, client, packet) : null;
 
   const handle = (conn: Duplex, address: string, req?: IncomingMessage) => {
     if (!perAddress.admit(address)) {
@@ -131,6 +139,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   );
   const port = await listen(tcp, options.mqttPort ?? 1883, options.host).catch(async (err: unknown) => {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    fanOut.close();
     loginRefusals.close();
     connectionRefusals.close();
     await sessions.destroy();
@@ -143,7 +152,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
   return {
     port,
-    hub: inProcessBroker(aedes, logger),
+    hub: inProcessBroker(aedes, logger, fanOut),
     attachWebSocket(server, path = "/mqtt") {
       // The original hub's nginx served `/mqtt/`; browser clients written for it use that.
       const paths = new Set([path, path.endsWith("/") ? path.slice(0, -1) : `${path}/`]);
@@ -168,6 +177,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       closed ??= (async () => {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         for (const conn of connections.keys()) conn.destroy();
+        fanOut.close();
         loginRefusals.close();
         connectionRefusals.close();
         await sessions.destroy();
@@ -202,7 +212,12 @@ interface LoginGuard {
  * their address (login-throttle.ts); refusals are counted, not logged one by one. Denied publishes cut the
  * client off; denied subscriptions get a failure code.
  */
-function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, guard: LoginGuard): void {
+function authorize(
+  aedes: Aedes,
+  passwords: Passwords,
+  logger: BrokerLogger,
+  guard: LoginGuard,
+): (client: Client) => Account | undefined {
   const accounts = new WeakMap<Client, Account>();
   aedes.authenticate = (client, username, password, done) => {
     const address = guard.addressOf(client.conn as Duplex) ?? "?";
@@ -246,6 +261,7 @@ function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, gua
     const account = accounts.get(client);
     return account !== undefined && readable(account, packet.topic) ? packet : null;
   };
+  return (client) => accounts.get(client);
 }
 
 /**
@@ -281,7 +297,7 @@ function remoteAddressOf(client: Client): string | undefined {
  * it hands subscribers (`packet.clientId`, set in its emitPacket step), so the look-up is one map
  * read per message, and only for messages from clients (the hub's own have no id).
  */
-function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
+function inProcessBroker(aedes: Aedes, logger: BrokerLogger, fanOut: AedesFanOut): Broker {
   const subscriptions: {
     pattern: string;
     deliver: (packet: AedesPublishPacket, done: () => void) => void;
@@ -318,12 +334,15 @@ function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
   };
   return {
     publish(topic: string, payload: string | Buffer, options: PublishOptions = {}) {
+      const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
+      const viaFanOut = options.retain ? null : fanOut.publish(topic, bytes, options.qos ?? 0);
+      if (viaFanOut) return viaFanOut;
       return new Promise((resolve, reject) => {
         aedes.publish(
           {
             cmd: "publish",
             topic,
-            payload: typeof payload === "string" ? Buffer.from(payload) : payload,
+            payload: bytes,
             qos: options.qos ?? 0,
             retain: options.retain ?? false,
             dup: false,
