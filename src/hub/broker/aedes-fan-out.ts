@@ -9,10 +9,15 @@ import type { Aedes, AedesPublishPacket, Client, Subscription } from "aedes";
 import { type WorkType, workTypeOf } from "../../protocol/topics.js";
 import type { Account } from "./acl.js";
 import type { BrokerLogger } from "./logger.js";
+import { trackSubscribers } from "./subscribers.js";
 import { type FanOutOptions, SubsetFanOut } from "./subset-fan-out.js";
 import { topicMatches } from "./topic-filter.js";
 
-const TYPES: readonly WorkType[] = ["ondemand", "precache"];
+const TOPICS = ["work/ondemand", "work/precache"] as const;
+const TYPE_OF: Record<(typeof TOPICS)[number], WorkType> = {
+  "work/ondemand": "ondemand",
+  "work/precache": "precache",
+};
 
 export interface AedesFanOut {
   /** Publishes `work/*` or `cancel/*` through the subset logic; null for any other topic. */
@@ -53,29 +58,11 @@ export function aedesFanOut(
     (err) => logger.warn({ err }, "escalating a job to more workers failed"),
   );
   const isWorker = (client: Client) => accountOf(client) === "client";
-  const sync = (client: Client, filters: Iterable<string>) => {
-    if (!isWorker(client) || (client as { closed?: boolean }).closed) return;
-    for (const type of TYPES) {
-      const topic = `work/${type}`;
-      fanOut.setListening(
-        client,
-        type,
-        [...filters].some((filter) => topicMatches(filter, topic)),
-      );
-    }
-  };
-  // Each filter the client holds now (aedes keeps them on the client; its types omit the field).
-  const current = (client: Client) => Object.keys((client as { subscriptions?: object }).subscriptions ?? {});
-  // Restored persistent sessions emit no `subscribe`: their subscriptions are read once ready.
-  aedes.on("clientReady", (client) => sync(client, current(client)));
-  aedes.on("subscribe", (subscriptions: Subscription[], client) => {
-    // Refused filters come back with QoS 128 and are not subscribed.
-    const added = subscriptions.filter((s) => (s.qos as number) !== 128).map((s) => s.topic);
-    if (added.some((filter) => TYPES.some((type) => topicMatches(filter, `work/${type}`))))
-      sync(client, current(client));
+  trackSubscribers(aedes, TOPICS, {
+    admit: isWorker,
+    changed: (client, topic, subscribed) => fanOut.setListening(client, TYPE_OF[topic], subscribed),
+    gone: (client) => fanOut.forget(client),
   });
-  aedes.on("unsubscribe", (_filters, client) => sync(client, current(client)));
-  aedes.on("clientDisconnect", (client) => fanOut.forget(client));
 
   return {
     publish(topic, payload, qos) {

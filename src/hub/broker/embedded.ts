@@ -9,12 +9,14 @@ import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createWebSocketStream, WebSocketServer } from "ws";
+import { topics } from "../../protocol/topics.js";
 import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
 import { type AedesFanOut, aedesFanOut } from "./aedes-fan-out.js";
 import { ConnectionsPerAddress, DEFAULT_MAX_CONNECTIONS_PER_IP } from "./connection-limits.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
 import { LoginThrottle, type LoginThrottleOptions } from "./login-throttle.js";
+import { type PacedBroadcast, pacedBroadcast } from "./paced-broadcast.js";
 import { guardPacketSize } from "./packet-limit.js";
 import { RefusalLog } from "./refusal-log.js";
 import { SESSION_DEFAULTS, SessionStore } from "./sessions.js";
@@ -152,7 +154,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
   return {
     port,
-    hub: inProcessBroker(aedes, logger, fanOut),
+    hub: inProcessBroker(aedes, logger, { fanOut, heartbeat: pacedBroadcast(aedes, topics.heartbeat) }),
     attachWebSocket(server, path = "/mqtt") {
       // The original hub's nginx served `/mqtt/`; browser clients written for it use that.
       const paths = new Set([path, path.endsWith("/") ? path.slice(0, -1) : `${path}/`]);
@@ -297,7 +299,13 @@ function remoteAddressOf(client: Client): string | undefined {
  * it hands subscribers (`packet.clientId`, set in its emitPacket step), so the look-up is one map
  * read per message, and only for messages from clients (the hub's own have no id).
  */
-function inProcessBroker(aedes: Aedes, logger: BrokerLogger, fanOut: AedesFanOut): Broker {
+/** The hot topics the broker routes itself: jobs and cancels (subsets), and the heartbeat. */
+interface OwnRoutes {
+  fanOut: AedesFanOut;
+  heartbeat: PacedBroadcast;
+}
+
+function inProcessBroker(aedes: Aedes, logger: BrokerLogger, routes: OwnRoutes): Broker {
   const subscriptions: {
     pattern: string;
     deliver: (packet: AedesPublishPacket, done: () => void) => void;
@@ -335,7 +343,9 @@ function inProcessBroker(aedes: Aedes, logger: BrokerLogger, fanOut: AedesFanOut
   return {
     publish(topic: string, payload: string | Buffer, options: PublishOptions = {}) {
       const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
-      const viaFanOut = options.retain ? null : fanOut.publish(topic, bytes, options.qos ?? 0);
+      if (topic === topics.heartbeat && !options.retain && !options.qos)
+        return routes.heartbeat.publish(bytes);
+      const viaFanOut = options.retain ? null : routes.fanOut.publish(topic, bytes, options.qos ?? 0);
       if (viaFanOut) return viaFanOut;
       return new Promise((resolve, reject) => {
         aedes.publish(
