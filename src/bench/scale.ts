@@ -9,8 +9,8 @@
  * Sizes come from the environment, so a noisy shared machine can be measured small first:
  *   DPOW_BENCH_SCALE           scenarios, workers@jobs-per-second (default "1000@50,10000@5")
  *   DPOW_BENCH_SCALE_SECONDS   seconds of requests per scenario and mode (default 10)
- *   DPOW_BENCH_SCALE_SOLVE_MS  one worker's mean solve time (default 640: 10 ms for a subset of 64)
- *   DPOW_BENCH_SCALE_MODES     "subset,broadcast" (default both)
+ *   DPOW_BENCH_SCALE_SOLVE_MS  one worker's mean solve time (default 5000, the hub benchmark's swarm)
+ *   DPOW_BENCH_SCALE_FANOUT    fan-out sizes to compare, 0 = broadcast (default: the default size, 0)
  *   DPOW_BENCH_SCALE_CHILDREN  worker processes (default 2)
  *   DPOW_BENCH_SCALE_ONDEMAND  workers@requests-per-second of the on-demand overhead (default "100@200")
  */
@@ -23,7 +23,8 @@ import type { RequestSamples, ScaleCommand, ShareStats } from "./scale-child.js"
 import { bareWriteMicros, startOnDemandFloor } from "./scale-floor.js";
 import { type BenchContext, type BenchSection, median, percentile } from "./section.js";
 
-type Mode = "subset" | "broadcast";
+/** A fan-out size; 0 = broadcast to every worker. */
+type Mode = number;
 
 interface Scenario {
   workers: number;
@@ -54,13 +55,15 @@ function settingsFrom(env: NodeJS.ProcessEnv): Settings {
     if (!(value > 0)) throw new Error(`${name} must be a positive number, got "${env[name]}"`);
     return value;
   };
-  const modes = (env.DPOW_BENCH_SCALE_MODES ?? "subset,broadcast").split(",") as Mode[];
-  if (modes.some((m) => m !== "subset" && m !== "broadcast"))
-    throw new Error(`DPOW_BENCH_SCALE_MODES: subset, broadcast or both, got "${modes.join(",")}"`);
+  const modes = (env.DPOW_BENCH_SCALE_FANOUT ?? `${FAN_OUT_DEFAULTS.size},0`).split(",").map(Number);
+  if (modes.some((m) => !(Number.isInteger(m) && m >= 0)))
+    throw new Error(
+      `DPOW_BENCH_SCALE_FANOUT: fan-out sizes like 256,0, got "${env.DPOW_BENCH_SCALE_FANOUT}"`,
+    );
   return {
     scenarios: scenarios(env.DPOW_BENCH_SCALE ?? "1000@50,10000@5"),
     seconds: number("DPOW_BENCH_SCALE_SECONDS", 10),
-    solveMs: number("DPOW_BENCH_SCALE_SOLVE_MS", 640),
+    solveMs: number("DPOW_BENCH_SCALE_SOLVE_MS", 5000),
     modes,
     children: Math.round(number("DPOW_BENCH_SCALE_CHILDREN", 2)),
     ondemand: scenarios(env.DPOW_BENCH_SCALE_ONDEMAND ?? "100@200")[0] as Scenario,
@@ -99,6 +102,8 @@ interface ModeFigures {
   failures: number;
 }
 
+const label = (mode: Mode) => (mode === 0 ? "broadcast" : `subset ${mode}`);
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function forkChild(): ChildProcess {
@@ -115,7 +120,7 @@ async function measureMode(settings: Settings, scenario: Scenario, mode: Mode): 
     queueLimit: 100,
     maxConnectionsPerIp: 0,
     jobQos: 1,
-    fanOut: { ...FAN_OUT_DEFAULTS, size: mode === "subset" ? FAN_OUT_DEFAULTS.size : 0 },
+    fanOut: { ...FAN_OUT_DEFAULTS, size: mode },
   });
   const shares = Array.from({ length: settings.children }, forkChild);
   const requester = forkChild();
@@ -280,18 +285,16 @@ function reportScenario(
   log: (line: string) => void,
 ): Record<string, unknown> {
   const t = targets(scenario.workers);
-  const ours = byMode.get("subset");
+  // Held to the targets: the default fan-out, else the first subset measured.
+  const ours = byMode.get(
+    modes.includes(FAN_OUT_DEFAULTS.size) ? FAN_OUT_DEFAULTS.size : (modes.find((m) => m > 0) ?? -1),
+  );
   const cell = (pick: (f: ModeFigures) => number, digits = 1, unit = " ms") =>
     modes.map((m) => `${fixed(pick(byMode.get(m) as ModeFigures), digits)}${unit}`);
   const held = (pick: (f: ModeFigures) => number, limit: number, text: string) =>
     ours && Number.isFinite(limit) ? { text, ok: pick(ours) <= limit } : undefined;
   log(`  ${scenario.workers} workers, ${scenario.rate} jobs/s`);
-  log(
-    row(
-      "",
-      modes.map((m) => (m === "subset" ? `subset ${FAN_OUT_DEFAULTS.size}` : "broadcast")),
-    ),
-  );
+  log(row("", modes.map(label)));
   log(
     row(
       "fan-out p99 (request to last delivery)",
@@ -400,7 +403,7 @@ function reportScenario(
   const out: Record<string, unknown> = {};
   for (const m of modes) {
     const f = byMode.get(m) as ModeFigures;
-    const prefix = `scale_${scenario.workers}_${m}_`;
+    const prefix = `scale_${scenario.workers}_${m === 0 ? "broadcast" : `subset${m}`}_`;
     for (const [key, value] of Object.entries(f)) out[`${prefix}${key}`] = round(value, 3);
   }
   return out;
@@ -419,7 +422,7 @@ async function run(context: BenchContext): Promise<Record<string, unknown>> {
     const byMode = new Map<Mode, ModeFigures>();
     for (const mode of settings.modes) {
       byMode.set(mode, await measureMode(settings, scenario, mode));
-      log(`  ${scenario.workers} workers, ${mode}: done`);
+      log(`  ${scenario.workers} workers, ${label(mode)}: done`);
     }
     Object.assign(out, reportScenario(scenario, settings.modes, byMode, floor, log));
   }

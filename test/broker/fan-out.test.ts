@@ -124,6 +124,17 @@ describe("subset fan-out (embedded broker)", () => {
     }
   });
 
+  it("sends subset jobs through aedes, still to `size` workers, while the hub itself listens to them", async () => {
+    const { broker: b, workers: all } = await setUp(8, { size: 2, escalateMs: 60_000 });
+    const heard: string[] = [];
+    await b.hub.subscribe("work/#", (_topic, payload) => heard.push(payload.toString()));
+    const hash = randomHash();
+    await b.hub.publish(topics.work("ondemand"), job(hash));
+    await settle(b, all);
+    expect(got(all, hash)).toHaveLength(2);
+    expect(heard).toEqual([job(hash)]);
+  });
+
   it("spreads jobs over the workers: every worker gets some of 200 jobs at size 2 of 8", async () => {
     const { broker: b, workers: all } = await setUp(8, { size: 2, escalateMs: 60_000 });
     for (let i = 0; i < 200; i++) await b.hub.publish(topics.work("ondemand"), job(randomHash()));

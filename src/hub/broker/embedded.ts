@@ -21,6 +21,7 @@ import { guardPacketSize } from "./packet-limit.js";
 import { RefusalLog } from "./refusal-log.js";
 import { SESSION_DEFAULTS, SessionStore } from "./sessions.js";
 import { FAN_OUT_DEFAULTS, type FanOutOptions } from "./subset-fan-out.js";
+import { topicMatches } from "./topic-filter.js";
 
 export interface EmbeddedBrokerOptions {
   /** TCP port for MQTT; 0 picks a free one (read it back from `port`). Default 1883. */
@@ -114,7 +115,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     refusals: loginRefusals,
     addressOf: (conn) => connections.get(conn),
   });
-  const fanOut = aedesFanOut(aedes, accountOf, options.fanOut ?? FAN_OUT_DEFAULTS, logger);
+  const hubSubscriptions: HubSubscriptions = [];
+  const hubListens = (topic: string) => hubSubscriptions.some((s) => topicMatches(s.pattern, topic));
+  const fanOut = aedesFanOut(aedes, accountOf, hubListens, options.fanOut ?? FAN_OUT_DEFAULTS, logger);
   const forward = aedes.authorizeForward;
   aedes.authorizeForward = (client, packet) =>
     fanOut.forwardable(client, packet) ? forward.call(aedes, client, packet) : null;
@@ -154,7 +157,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
   return {
     port,
-    hub: inProcessBroker(aedes, logger, { fanOut, heartbeat: pacedBroadcast(aedes, topics.heartbeat) }),
+    hub: inProcessBroker(
+      aedes,
+      logger,
+      { fanOut, heartbeat: pacedBroadcast(aedes, topics.heartbeat) },
+      hubSubscriptions,
+    ),
     attachWebSocket(server, path = "/mqtt") {
       // The original hub's nginx served `/mqtt/`; browser clients written for it use that.
       const paths = new Set([path, path.endsWith("/") ? path.slice(0, -1) : `${path}/`]);
@@ -293,23 +301,30 @@ function remoteAddressOf(client: Client): string | undefined {
   return client.req?.socket?.remoteAddress ?? (client.conn as Partial<Socket>).remoteAddress;
 }
 
-/**
- * The hub's Broker port on the embedded broker: aedes.publish / aedes.subscribe, no socket involved.
- * Handlers learn who published each message: aedes stamps the publishing client's id on the packet
- * it hands subscribers (`packet.clientId`, set in its emitPacket step), so the look-up is one map
- * read per message, and only for messages from clients (the hub's own have no id).
- */
 /** The hot topics the broker routes itself: jobs and cancels (subsets), and the heartbeat. */
 interface OwnRoutes {
   fanOut: AedesFanOut;
   heartbeat: PacedBroadcast;
 }
 
-function inProcessBroker(aedes: Aedes, logger: BrokerLogger, routes: OwnRoutes): Broker {
-  const subscriptions: {
-    pattern: string;
-    deliver: (packet: AedesPublishPacket, done: () => void) => void;
-  }[] = [];
+/** The hub's own (in-process) subscriptions. */
+type HubSubscriptions = {
+  pattern: string;
+  deliver: (packet: AedesPublishPacket, done: () => void) => void;
+}[];
+
+/**
+ * The hub's Broker port on the embedded broker: aedes.publish / aedes.subscribe, no socket involved.
+ * Handlers learn who published each message: aedes stamps the publishing client's id on the packet
+ * it hands subscribers (`packet.clientId`, set in its emitPacket step), so the look-up is one map
+ * read per message, and only for messages from clients (the hub's own have no id).
+ */
+function inProcessBroker(
+  aedes: Aedes,
+  logger: BrokerLogger,
+  routes: OwnRoutes,
+  subscriptions: HubSubscriptions,
+): Broker {
   const usernames = new WeakMap<Client, string>();
   // Connected clients by id, from aedes' own events (its `clients` table is not in its types).
   const clients = new Map<string, Client>();

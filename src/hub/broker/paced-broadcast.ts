@@ -5,7 +5,8 @@
  * allocates its packets and serialises them again, and all of them run in one burst that stalls the
  * loop (`/upcheck/`, jobs) for tens of milliseconds every second.
  *
- * QoS 0 and not retained, as aedes would send it. A connection that does not read (its unsent
+ * QoS 0 and not retained, as aedes would send it; the hub's own in-process subscriptions do not
+ * see it (the hub is its sender). A connection that does not read (its unsent
  * output past MAX_BACKLOG) is skipped: a heartbeat it cannot take now is worth nothing later.
  */
 import type { Aedes, Client } from "aedes";
