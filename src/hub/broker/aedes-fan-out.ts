@@ -16,7 +16,6 @@ import type { Account } from "./acl.js";
 import type { BrokerLogger } from "./logger.js";
 import { trackSubscribers } from "./subscribers.js";
 import { type FanOutOptions, SubsetFanOut } from "./subset-fan-out.js";
-import { topicMatches } from "./topic-filter.js";
 
 const JOB_TOPICS = ["work/ondemand", "work/precache"] as const;
 const TOPICS = [...JOB_TOPICS, "cancel/ondemand", "cancel/precache"] as const;
@@ -34,19 +33,7 @@ export interface AedesFanOut {
   close(): void;
 }
 
-type Live = Client & {
-  closed?: boolean;
-  connected?: boolean;
-  subscriptions?: Record<string, { qos: number }>;
-};
-
-/** The QoS `client` gets on `topic`: the publish's, at most the highest of its matching filters. */
-function grantedQos(client: Live, topic: string, qos: 0 | 1): 0 | 1 {
-  let granted = 0;
-  for (const [filter, sub] of Object.entries(client.subscriptions ?? {}))
-    if (topicMatches(filter, topic)) granted = Math.max(granted, sub.qos);
-  return granted >= qos ? qos : 0;
-}
+type Live = Client & { closed?: boolean; connected?: boolean };
 
 export function aedesFanOut(
   aedes: Aedes,
@@ -59,6 +46,17 @@ export function aedesFanOut(
   /** The audience of subset deliveries that go through aedes, by payload buffer (aedes hands the same one to every subscriber). */
   const audiences = new WeakMap<Buffer, ReadonlySet<Client>>();
   const observers = new Map<Topic, Set<Client>>(TOPICS.map((t) => [t, new Set()]));
+  /** The QoS each tracked client subscribed to each topic at (the highest of its matching filters). */
+  const granted = new WeakMap<Client, Partial<Record<Topic, number>>>();
+  const grant = (client: Client, topic: Topic, qos: number | null) => {
+    let byTopic = granted.get(client);
+    if (!byTopic) {
+      byTopic = {};
+      granted.set(client, byTopic);
+    }
+    if (qos === null) delete byTopic[topic];
+    else byTopic[topic] = qos;
+  };
   const qosOf: Record<string, 0 | 1> = {};
   const throughAedes = (topic: string, payload: Buffer) => {
     const packet = {
@@ -75,18 +73,21 @@ export function aedesFanOut(
   };
   const direct = (topic: Topic, payload: Buffer, audience: ReadonlySet<Client>) => {
     const qos = qosOf[topic] ?? 0;
-    const targets = [...audience, ...(observers.get(topic) as Set<Client>)] as Live[];
     return new Promise<void>((resolve) => {
       let left = 1;
       const done = () => {
         if (--left === 0) resolve();
       };
-      for (const client of targets) {
-        if (client.closed || !client.connected) continue;
+      const send = (client: Live) => {
+        // Not subscribed to this topic (a worker taking jobs but not cancels): nothing to send.
+        const subscribed = granted.get(client)?.[topic];
+        if (subscribed === undefined || client.closed || !client.connected) return;
         left++;
         const packet = { cmd: "publish" as const, topic, payload, retain: false, dup: false };
-        client.publish({ ...packet, qos: grantedQos(client, topic, qos) }, done);
-      }
+        client.publish({ ...packet, qos: subscribed >= qos ? qos : 0 }, done);
+      };
+      for (const client of audience) send(client);
+      for (const client of observers.get(topic) as Set<Client>) send(client);
       done();
     });
   };
@@ -104,19 +105,20 @@ export function aedesFanOut(
     (err) => logger.warn({ err }, "escalating a job to more workers failed"),
   );
   const isWorker = (client: Client) => accountOf(client) === "client";
-  trackSubscribers(aedes, JOB_TOPICS, {
-    admit: isWorker,
-    changed: (client, topic, subscribed) => fanOut.setListening(client, TYPE_OF[topic], subscribed),
-    gone: (client) => fanOut.forget(client),
-  });
   trackSubscribers(aedes, TOPICS, {
-    admit: (client) => !isWorker(client),
-    changed: (client, topic, subscribed) => {
-      const readers = observers.get(topic) as Set<Client>;
-      if (subscribed) readers.add(client);
-      else readers.delete(client);
+    admit: () => true,
+    changed: (client, topic, qos) => {
+      grant(client, topic, qos);
+      if (!isWorker(client)) {
+        const readers = observers.get(topic) as Set<Client>;
+        if (qos === null) readers.delete(client);
+        else readers.add(client);
+      } else if (topic in TYPE_OF) {
+        fanOut.setListening(client, TYPE_OF[topic as keyof typeof TYPE_OF], qos !== null);
+      }
     },
     gone: (client) => {
+      fanOut.forget(client);
       for (const readers of observers.values()) readers.delete(client);
     },
   });

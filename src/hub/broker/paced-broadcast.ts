@@ -43,7 +43,7 @@ export function pacedBroadcast(aedes: Aedes, topic: string): PacedBroadcast {
   const members = new Set<Client>();
   trackSubscribers(aedes, [topic], {
     admit: () => true,
-    changed: (client, _topic, subscribed) => (subscribed ? members.add(client) : members.delete(client)),
+    changed: (client, _topic, qos) => (qos === null ? members.delete(client) : members.add(client)),
     gone: (client) => members.delete(client),
   });
   return {

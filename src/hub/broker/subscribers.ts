@@ -10,13 +10,16 @@ import { topicMatches } from "./topic-filter.js";
 export interface SubscriberEvents<T extends string> {
   /** Whether `client` may be tracked at all (e.g. worker accounts only). */
   admit(client: Client): boolean;
-  /** `client` now does (or no longer does) hold a filter matching `topic`. */
-  changed(client: Client, topic: T, subscribed: boolean): void;
+  /**
+   * `client` now holds filters matching `topic`, the highest granted at `qos`; null: none (any more).
+   */
+  changed(client: Client, topic: T, qos: number | null): void;
   gone(client: Client): void;
 }
 
-/** Each filter the client holds now (aedes keeps them on the client; its types omit the field). */
-const filtersOf = (client: Client) => Object.keys((client as { subscriptions?: object }).subscriptions ?? {});
+/** Each filter the client holds now, with its QoS (aedes keeps them on the client; its types omit the field). */
+const filtersOf = (client: Client) =>
+  Object.entries((client as { subscriptions?: Record<string, { qos: number }> }).subscriptions ?? {});
 
 export function trackSubscribers<T extends string>(
   aedes: Aedes,
@@ -26,12 +29,11 @@ export function trackSubscribers<T extends string>(
   const sync = (client: Client) => {
     if ((client as { closed?: boolean }).closed || !events.admit(client)) return;
     const filters = filtersOf(client);
-    for (const topic of topics)
-      events.changed(
-        client,
-        topic,
-        filters.some((f) => topicMatches(f, topic)),
-      );
+    for (const topic of topics) {
+      let qos: number | null = null;
+      for (const [filter, sub] of filters) if (topicMatches(filter, topic)) qos = Math.max(qos ?? 0, sub.qos);
+      events.changed(client, topic, qos);
+    }
   };
   const touches = (filters: string[]) => filters.some((f) => topics.some((topic) => topicMatches(f, topic)));
   aedes.on("client", sync);
