@@ -243,25 +243,28 @@ async function ondemandOverhead(settings: Settings, runs: number) {
       seconds,
       credentials: rig.credentials,
     });
-    if (s.failures > 0)
-      throw new Error(`on-demand: ${s.failures} requests failed (first: ${s.firstFailure})`);
-    return { p50: percentile(s.overheadMs, 0.5), p99: percentile(s.overheadMs, 0.99) };
+    // A failed request (a timeout on an overloaded machine) is counted and printed, not averaged in.
+    return { p50: percentile(s.overheadMs, 0.5), p99: percentile(s.overheadMs, 0.99), failures: s.failures };
   };
   try {
-    const hub: { p50: number; p99: number }[] = [];
-    const bare: { p50: number; p99: number }[] = [];
+    type Run = { p50: number; p99: number; failures: number };
+    const hub: Run[] = [];
+    const bare: Run[] = [];
     for (let r = 0; r < runs; r++) {
       // The hub bench's swarm: the fastest of `workers` solves in 50 ms on average.
       hub.push(await overhead(rig.hub.httpPort, rig.hub.mqttPort as number, workers, 50 * workers));
       // The floor's echo subscriber answers at once.
       bare.push(await overhead(floor.httpPort, floor.mqttPort, 1, 0.001));
     }
-    const med = (xs: { p50: number; p99: number }[], k: "p50" | "p99") => median(xs.map((x) => x[k]));
+    const med = (xs: Run[], k: "p50" | "p99") => median(xs.map((x) => x[k]));
+    const failed = (xs: Run[]) => xs.reduce((n, x) => n + x.failures, 0);
     return {
       hubP50: med(hub, "p50"),
       hubP99: med(hub, "p99"),
       floorP50: med(bare, "p50"),
       floorP99: med(bare, "p99"),
+      hubFailures: failed(hub),
+      floorFailures: failed(bare),
     };
   } finally {
     await floor.close();
@@ -447,7 +450,14 @@ async function run(context: BenchContext): Promise<Record<string, unknown>> {
   out.scale_ondemand_hub_p50_ms = round(o.hubP50);
   out.scale_ondemand_hub_p99_ms = round(o.hubP99);
   out.scale_ondemand_floor_p50_ms = round(o.floorP50);
+  log(
+    row("failed requests", [String(o.hubFailures), String(o.floorFailures)], {
+      text: "0",
+      ok: o.hubFailures === 0,
+    }),
+  );
   out.scale_ondemand_floor_p99_ms = round(o.floorP99);
+  out.scale_ondemand_hub_failures = o.hubFailures;
   return out;
 }
 
