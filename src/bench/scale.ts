@@ -95,6 +95,8 @@ interface ModeFigures {
   heartbeatLate: number;
   heartbeatMaxGap: number;
   microsPerDelivery: number;
+  /** Hub CPU per job, heartbeats and HTTP included: what sets how many jobs a core can take. */
+  cpuMsPerJob: number;
   hubCpuPercent: number;
   /** Variance over mean of wins per worker: 1 is as even as a fair lottery, more is lumpier. */
   winDispersion: number;
@@ -210,6 +212,7 @@ function figures(
     heartbeatLate: gaps.filter((g) => g > HEARTBEAT_GAP_MS).length,
     heartbeatMaxGap: Math.max(...gaps),
     microsPerDelivery: (hubCpuMs * 1000) / Math.max(1, deliveries),
+    cpuMsPerJob: hubCpuMs / Math.max(1, samples.sent.length),
     hubCpuPercent: (hubCpuMs / elapsedMs) * 100,
     winDispersion: squares / scenario.workers / Math.max(meanWins, 1e-9),
     maxWins: Math.max(0, ...wins.values()),
@@ -376,6 +379,12 @@ function reportScenario(
         DELIVERY_VS_FLOOR * floor,
         `<= ${fixed(DELIVERY_VS_FLOOR * floor)} us`,
       ),
+    ),
+  );
+  log(
+    row(
+      "hub CPU per job (heartbeats included)",
+      cell((f) => f.cpuMsPerJob, 2),
     ),
   );
   log(
