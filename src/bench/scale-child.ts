@@ -12,7 +12,7 @@ import { parseHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
 import { formatResultPayload, parseCancelPayload, parseWorkPayload, topics } from "../protocol/topics.js";
 import { ConnectionPool, encodePost, KeepAliveConnection } from "./hub-http-client.js";
-import { LiteMqttClient } from "./hub-mqtt-lite.js";
+import { LiteMqttClient, type LiteOptions } from "./hub-mqtt-lite.js";
 
 export interface WorkerShare {
   mqttPort: number;
@@ -63,9 +63,25 @@ export interface ShareStats {
 export interface RequestSamples {
   sent: Array<{ hash: string; at: number; answeredAt: number; worker: number | null; error?: string }>;
   upcheckMs: number[];
+  upcheckFailures: string[];
 }
 
 const clock = () => performance.timeOrigin + performance.now();
+
+/**
+ * A login, tried again a few times: with thousands connecting at once a loaded machine's accept
+ * queue overflows now and then, and the kernel resets the connection.
+ */
+async function connectRetrying(options: LiteOptions): Promise<LiteMqttClient> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await LiteMqttClient.connect(options);
+    } catch (err) {
+      if (attempt === 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
 
 interface Worker {
   client: LiteMqttClient;
@@ -132,7 +148,7 @@ class Share {
     new DataView(key.buffer).setUint32(0, index + 1);
     const payout = publicKeyToAddress(key);
     const firstNonce = BigInt(index + 1) << 48n;
-    const client = await LiteMqttClient.connect({
+    const client = await connectRetrying({
       port: share.mqttPort,
       username: "client",
       password: share.password,
@@ -198,9 +214,9 @@ class Share {
 /** Open-loop requests at `rate`, `/upcheck/` probes beside them; resolves when all are answered. */
 async function requests(plan: RequestPlan): Promise<RequestSamples> {
   const pool = new ConnectionPool(plan.port);
-  const probe = await KeepAliveConnection.open(plan.port);
+  let probe = await KeepAliveConnection.open(plan.port);
   const upcheck = Buffer.from(`GET /upcheck/ HTTP/1.1\r\nHost: 127.0.0.1:${plan.port}\r\n\r\n`);
-  const samples: RequestSamples = { sent: [], upcheckMs: [] };
+  const samples: RequestSamples = { sent: [], upcheckMs: [], upcheckFailures: [] };
   const total = Math.max(1, Math.round(plan.rate * plan.seconds));
   const start = clock();
   const answered: Promise<void>[] = [];
@@ -208,8 +224,14 @@ async function requests(plan: RequestPlan): Promise<RequestSamples> {
   const probes = (async () => {
     while (probing) {
       const at = clock();
-      await probe.request(upcheck);
-      samples.upcheckMs.push(clock() - at);
+      try {
+        await probe.request(upcheck);
+        samples.upcheckMs.push(clock() - at);
+      } catch (err) {
+        // The hub closed the connection (or reset it): a probe that got no answer, on a new one.
+        samples.upcheckFailures.push((err as Error).message);
+        probe = await KeepAliveConnection.open(plan.port);
+      }
       await new Promise((resolve) => setTimeout(resolve, 1000 / plan.upcheckRate));
     }
   })();

@@ -87,6 +87,8 @@ interface ModeFigures {
   serviceP50: number;
   serviceP99: number;
   upcheckP99: number;
+  /** `/upcheck/` probes that got no answer (the connection was reset). */
+  upcheckFailures: number;
   deliveriesPerJob: number;
   resultsPerJob: number;
   /** Workers that got a job and not its cancel (should be 0), and cancels to workers without the job. */
@@ -205,6 +207,7 @@ function figures(
     serviceP50: percentile(service, 0.5),
     serviceP99: percentile(service, 0.99),
     upcheckP99: percentile(samples.upcheckMs, 0.99),
+    upcheckFailures: samples.upcheckFailures.length,
     deliveriesPerJob: jobs / samples.sent.length,
     resultsPerJob: results / samples.sent.length,
     missedCancels,
@@ -333,6 +336,13 @@ function reportScenario(
       "/upcheck/ p99",
       cell((f) => f.upcheckP99),
       held((f) => f.upcheckP99, UPCHECK_P99_MS, `<= ${UPCHECK_P99_MS} ms`),
+    ),
+  );
+  log(
+    row(
+      "/upcheck/ probes unanswered",
+      cell((f) => f.upcheckFailures, 0, ""),
+      held((f) => f.upcheckFailures, 0, "0"),
     ),
   );
   log(
