@@ -176,15 +176,19 @@ export class SubsetFanOut<M> {
 
   /**
    * Not solved in time: as many workers again as have it, chosen among those who have not. Once
-   * everyone has it the timer still runs, for workers who join later (as a broadcast never would).
+   * everyone has it the job is forgotten: its cancel then goes to everyone, which is the audience,
+   * and a job nobody solves (it expires without a cancel) holds no memory past that point.
    */
   private escalate(key: string, job: SubsetJob<M>): void {
     if (this.jobs.get(key) !== job) return;
-    this.arm(key, job);
     const added = this.pools[job.type].sample(Math.max(1, job.audience.size), job.audience);
-    if (added.size === 0) return;
+    if (added.size === 0) {
+      this.jobs.delete(key);
+      return;
+    }
     for (const member of added) job.audience.add(member);
-    // A copy: deliveries are told apart by their payload buffer (see embedded.ts).
+    this.arm(key, job);
+    // A copy: deliveries through aedes are told apart by their payload buffer (aedes-fan-out.ts).
     this.send.work(job.type)(Buffer.from(job.payload), added).catch(this.onError);
   }
 }
