@@ -211,6 +211,17 @@ class Share {
   }
 }
 
+/** A request still unanswered this long is a failure (the service timeout asked for is 15 s). */
+const ANSWER_DEADLINE_MS = 30_000;
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Open-loop requests at `rate`, `/upcheck/` probes beside them; resolves when all are answered. */
 async function requests(plan: RequestPlan): Promise<RequestSamples> {
   const pool = new ConnectionPool(plan.port);
@@ -225,7 +236,7 @@ async function requests(plan: RequestPlan): Promise<RequestSamples> {
     while (probing) {
       const at = clock();
       try {
-        await probe.request(upcheck);
+        await within(probe.request(upcheck), ANSWER_DEADLINE_MS);
         samples.upcheckMs.push(clock() - at);
       } catch (err) {
         // The hub closed the connection (or reset it): a probe that got no answer, on a new one.
@@ -244,7 +255,7 @@ async function requests(plan: RequestPlan): Promise<RequestSamples> {
     const sample: RequestSamples["sent"][number] = { hash, at: clock(), answeredAt: 0, worker: null };
     samples.sent.push(sample);
     answered.push(
-      pool.request(encodePost(plan.port, "/service/", body)).then(
+      within(pool.request(encodePost(plan.port, "/service/", body)), ANSWER_DEADLINE_MS).then(
         ({ status, body: text }) => {
           sample.answeredAt = clock();
           const work = status === 200 ? (JSON.parse(text) as { work?: string }).work : undefined;
