@@ -86,7 +86,10 @@ function parseResponse(data: Buffer): { answer: HttpAnswer; length: number } | u
     if (data.length < end) return undefined;
     return { answer: { status, body: data.toString("utf8", bodyStart, end) }, length: end };
   }
-  if (!/\r\ntransfer-encoding:\s*chunked/i.test(head)) throw new Error("response without a length");
+  // No length and not chunked (node's own 408 or 503 before it closes the connection): the head
+  // is the answer; whatever follows is cut off by the close.
+  if (!/\r\ntransfer-encoding:\s*chunked/i.test(head))
+    return { answer: { status, body: head.split("\r\n", 1)[0] as string }, length: data.length };
   return parseChunked(data, bodyStart, status);
 }
 

@@ -275,6 +275,8 @@ async function httpThroughput(
 async function handle(command: LoadCommand): Promise<unknown> {
   switch (command.kind) {
     case "swarm":
+      // A new swarm replaces the old one (the scale benchmark moves one from the hub to its floor).
+      await swarm?.close();
       swarm = await SimulatedSwarm.connect(command);
       return null;
     case "ondemand":

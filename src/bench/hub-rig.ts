@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { launchServer, type RunningServer } from "../hub/launch.js";
+import { launchServer, type MqttSettings, type RunningServer } from "../hub/launch.js";
 import { SqliteLedger } from "../hub/ledger/sqlite.js";
 import { addService } from "../hub/service-admin.js";
 import type { Credentials, LoadCommand, LoadCpu, LoadReply } from "./hub-load.js";
@@ -20,7 +20,7 @@ import type { Credentials, LoadCommand, LoadCpu, LoadReply } from "./hub-load.js
  * Expected hashes 16: a simulated worker finds real, valid work in microseconds, so its solve
  * time is the delay it draws, and the hub verifies real work as it would at any difficulty.
  */
-const BENCH_BASE = 0xf000000000000000n;
+export const BENCH_BASE = 0xf000000000000000n;
 
 /** A cache-hit answer of the same shape and size as the hub's, for the bare server to send. */
 const FIXED_ANSWER = JSON.stringify({
@@ -47,13 +47,22 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(): Promise<Rig> {
+export interface BenchHub {
+  hub: RunningServer;
+  credentials: Credentials;
+  clientPassword: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The hub exactly as `dpow server` launches it, on ephemeral loopback ports, with one unlimited
+ * service; `mqtt` adds broker settings (the scale benchmark sets its fan-out and lifts the
+ * per-address cap: every simulated worker comes from 127.0.0.1).
+ */
+export async function launchBenchHub(mqtt?: MqttSettings): Promise<BenchHub> {
   const dir = mkdtempSync(join(tmpdir(), "dpow-bench-"));
   const db = join(dir, "hub.db");
-  const closers: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
-  const close = async () => {
-    for (const closer of closers.splice(0).reverse()) await closer();
-  };
+  const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
     const ledger = new SqliteLedger(db);
     // Unlimited rate: the benchmark measures the hub, not its throttle.
@@ -72,10 +81,29 @@ export async function startRig(): Promise<Rig> {
       // it is open loop, so a stall of a shared machine can leave more than a socket's cap of
       // requests waiting: the bench measures latency, not the per-socket cap (that has its tests).
       http: { limits: { maxConnectionsPerIp: 0, wsMaxInFlight: Number.POSITIVE_INFINITY } },
+      ...(mqtt ? { mqtt } : {}),
       // Warnings and errors only, on stderr: stdout may be carrying --json.
       logger: pino({ level: "warn", base: null }, pino.destination(2)),
     });
-    closers.push(() => hub.close());
+    const close = async () => {
+      await hub.close();
+      remove();
+    };
+    return { hub, credentials: { user: "bench", apiKey }, clientPassword, close };
+  } catch (err) {
+    remove();
+    throw err;
+  }
+}
+
+export async function startRig(): Promise<Rig> {
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const closer of closers.splice(0).reverse()) await closer();
+  };
+  try {
+    const { hub, credentials, clientPassword, close: closeHub } = await launchBenchHub();
+    closers.push(closeHub);
     const bare = createServer((req, res) => {
       req.resume();
       req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(FIXED_ANSWER));
@@ -88,7 +116,7 @@ export async function startRig(): Promise<Rig> {
     closers.push(() => stopChild(child));
     return {
       hub,
-      credentials: { user: "bench", apiKey },
+      credentials,
       clientPassword,
       barePort,
       load: (command) => measured(call(child, command)),
@@ -108,7 +136,8 @@ async function measured<T>(work: Promise<T & LoadCpu>): Promise<Measured<T>> {
   return { ...result, hubCpuPercent: (used.user + used.system) / 10 / (performance.now() - began) };
 }
 
-function call<T>(child: ChildProcess, command: LoadCommand): Promise<T> {
+/** Sends one command to a child that answers each with one LoadReply; resolves with its result. */
+export function call<T>(child: ChildProcess, command: object): Promise<T> {
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`the load generator exited (code ${code})`));
     child.once("exit", onExit);
@@ -121,10 +150,11 @@ function call<T>(child: ChildProcess, command: LoadCommand): Promise<T> {
   });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/** Asks a child to close (`{ kind: "close" }`), killing it if it has not exited within 5 s. */
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  if (child.connected) child.send({ kind: "close" } satisfies LoadCommand);
+  if (child.connected) child.send({ kind: "close" });
   const timer = setTimeout(() => child.kill(), 5000);
   await exited;
   clearTimeout(timer);

@@ -13,7 +13,7 @@ import type {
   ThroughputSamples,
 } from "./hub-load.js";
 import { type Measured, type Rig, startRig } from "./hub-rig.js";
-import { type BenchContext, type BenchSection, median } from "./section.js";
+import { type BenchContext, type BenchSection, median, percentile } from "./section.js";
 
 const WORKERS = 100;
 /** The swarm's mean solve time: the fastest of WORKERS exponential solvers, each WORKERS times slower. */
@@ -33,13 +33,6 @@ const TARGETS = {
   wsP99Ms: 5,
   httpVsBare: 0.5,
 };
-
-/** The value at quantile q (0..1) of `values`, nearest rank. */
-function percentile(values: number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
-}
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { FAN_OUT_DEFAULTS } from "../hub/broker/subset-fan-out.js";
 import { MQTT_DEFAULTS, type MqttSettings } from "../hub/launch.js";
 import { UsageError } from "./output.js";
 import { durationText, parseDuration } from "./precache-flags.js";
@@ -12,6 +13,8 @@ export interface MqttFlags {
   mqttMaxPerIp: string;
   mqttMaxConnections?: string;
   mqttJobQos: string;
+  fanout: string;
+  fanoutEscalateMs: string;
 }
 
 export function addMqttFlags(command: Command): Command {
@@ -48,6 +51,16 @@ export function addMqttFlags(command: Command): Command {
       "--mqtt-job-qos <0|1>",
       "QoS of jobs and cancels: 1 queues them for offline persistent sessions, 0 saves a PUBACK per delivery",
       String(MQTT_DEFAULTS.jobQos),
+    )
+    .option(
+      "--fanout <n>",
+      "workers each job is sent to first, chosen at random, when more listen (0 = every job to every worker)",
+      String(FAN_OUT_DEFAULTS.size),
+    )
+    .option(
+      "--fanout-escalate-ms <ms>",
+      "a job not solved this long after it went out is sent to as many workers again",
+      String(FAN_OUT_DEFAULTS.escalateMs),
     );
 }
 
@@ -71,6 +84,10 @@ export function mqttSettings(flags: MqttFlags, db: string): MqttSettings {
         ? undefined
         : count(flags.mqttMaxConnections, "--mqtt-max-connections", 0),
     jobQos: jobQos(flags.mqttJobQos),
+    fanOut: {
+      size: count(flags.fanout, "--fanout", 0),
+      escalateMs: count(flags.fanoutEscalateMs, "--fanout-escalate-ms", 1),
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { jobsAtLeastOnce } from "./broker/delivery.js";
 import { BROKER_DEFAULTS, PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
 import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { SESSION_DEFAULTS } from "./broker/sessions.js";
+import type { FanOutOptions } from "./broker/subset-fan-out.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
 import { RedisCoordinator } from "./coordinator/redis.js";
 import type { DashboardSettings } from "./dashboard/index.js";
@@ -87,6 +88,8 @@ export interface MqttSettings {
    * them once, as the original did.
    */
   jobQos: 0 | 1;
+  /** Subset fan-out of jobs (embedded broker only; an external broker broadcasts). */
+  fanOut?: FanOutOptions;
 }
 
 /** The broker settings where a flag is not given (`dpow server`'s flags show these). */
@@ -239,6 +242,7 @@ async function openBroker(
     },
     maxConnectionsPerIp: config.mqtt?.maxConnectionsPerIp,
     maxConnections: config.mqtt?.maxConnections,
+    fanOut: config.mqtt?.fanOut,
     logger: brokerLogger,
   }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new PortTakenError("mqtt", config.mqttPort) : err;

@@ -82,6 +82,13 @@ describe("dpow server / start flags", () => {
   });
 
   it.each([
+    ["--fanout", "-1", /^dpow: --fanout must be a whole number >= 0, got "-1"/],
+    ["--fanout-escalate-ms", "0", /^dpow: --fanout-escalate-ms must be a whole number >= 1, got "0"/],
+  ])("a bad %s (%s) names the flag", (flag, value, message) => {
+    expectOneLine(runCli(["server", ...PORTS, "--db", join(dir, "fanout.db"), flag, value]), message);
+  });
+
+  it.each([
     ["server", "--mqtt-url", "localhost:1883", /mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\//],
     ["server", "--redis", "127.0.0.1:6379", /redis:\/\/ or rediss:\/\//],
     ["server", "--postgres", "notaurl", /postgres:\/\/ or postgresql:\/\//],

@@ -11,11 +11,12 @@ import type { Duplex } from "node:stream";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import { CodedError } from "../../errors.js";
-import { MQTT_WEBSOCKET_PATH } from "../../protocol/topics.js";
+import { MQTT_WEBSOCKET_PATH, topics } from "../../protocol/topics.js";
 import { surviveAcceptErrors } from "../accept-errors.js";
 import { openFileLimit } from "../open-file-limit.js";
 import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
+import { type AedesFanOut, aedesFanOut } from "./aedes-fan-out.js";
 import {
   type Admission,
   ConnectionCap,
@@ -26,9 +27,12 @@ import {
 } from "./connection-limits.js";
 import { type BrokerLogger, silentLogger } from "./logger.js";
 import { LoginThrottle, type LoginThrottleOptions } from "./login-throttle.js";
+import { type PacedBroadcast, pacedBroadcast } from "./paced-broadcast.js";
 import { guardPacketSize } from "./packet-limit.js";
 import { RefusalLog } from "./refusal-log.js";
 import { SESSION_DEFAULTS, SessionStore } from "./sessions.js";
+import { FAN_OUT_DEFAULTS, type FanOutOptions } from "./subset-fan-out.js";
+import { topicMatches } from "./topic-filter.js";
 
 export interface EmbeddedBrokerOptions {
   /** TCP port for MQTT; 0 picks a free one (read it back from `port`). */
@@ -63,6 +67,8 @@ export interface EmbeddedBrokerOptions {
   loginThrottle?: Partial<LoginThrottleOptions>;
   /** Refused logins and connections are logged as one summary line per this interval. */
   refusalLogIntervalMs?: number;
+  /** Each job to a random subset of the workers, escalating (subset-fan-out.ts); size 0 = broadcast. */
+  fanOut?: FanOutOptions;
   logger?: BrokerLogger;
 }
 
@@ -148,11 +154,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const perAddress = new ConnectionsPerAddress(
     options.maxConnectionsPerIp ?? BROKER_DEFAULTS.maxConnectionsPerIp,
   );
-  authorize(aedes, passwords, logger, {
+  const accountOf = authorize(aedes, passwords, logger, {
     throttle,
     refusals: loginRefusals,
     connectionOf: (conn) => connections.get(conn),
   });
+  const hubSubscriptions: HubSubscriptions = [];
+  const hubListens = (topic: string) => hubSubscriptions.some((s) => topicMatches(s.pattern, topic));
+  const fanOut = aedesFanOut(aedes, accountOf, hubListens, options.fanOut ?? FAN_OUT_DEFAULTS, logger);
+  const forward = aedes.authorizeForward;
+  aedes.authorizeForward = (client, packet) =>
+    fanOut.forwardable(client, packet) ? forward.call(aedes, client, packet) : null;
 
   const handle = (conn: Duplex, address: string, req?: IncomingMessage) => {
     if (!perAddress.admit(address)) {
@@ -193,6 +205,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const port = await listen(tcp, options.mqttPort ?? BROKER_DEFAULTS.mqttPort, options.host).catch(
     async (err: unknown) => {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      fanOut.close();
       loginRefusals.close();
       connectionRefusals.close();
       capRefusals.close();
@@ -213,7 +226,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
   return {
     port,
-    hub: inProcessBroker(aedes, logger),
+    hub: inProcessBroker(
+      aedes,
+      logger,
+      { fanOut, heartbeat: pacedBroadcast(aedes, topics.heartbeat) },
+      hubSubscriptions,
+    ),
     attachWebSocket(server, path = MQTT_WEBSOCKET_PATH) {
       // The original hub's nginx served `/mqtt/`; browser clients written for it use that.
       const paths = new Set([path, path.endsWith("/") ? path.slice(0, -1) : `${path}/`]);
@@ -238,6 +256,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       closed ??= (async () => {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         for (const conn of connections.keys()) conn.destroy();
+        fanOut.close();
         loginRefusals.close();
         connectionRefusals.close();
         capRefusals.close();
@@ -276,7 +295,12 @@ interface LoginGuard {
  * the hub's cap is refused before its password is looked at. Denied publishes cut the client off;
  * denied subscriptions get a failure code.
  */
-function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, guard: LoginGuard): void {
+function authorize(
+  aedes: Aedes,
+  passwords: Passwords,
+  logger: BrokerLogger,
+  guard: LoginGuard,
+): (client: Client) => Account | undefined {
   const accounts = new WeakMap<Client, Account>();
   aedes.authenticate = (client, username, password, done) => {
     const connection = guard.connectionOf(client.conn as Duplex);
@@ -336,6 +360,7 @@ function authorize(aedes: Aedes, passwords: Passwords, logger: BrokerLogger, gua
     const account = accounts.get(client);
     return account !== undefined && readable(account, packet.topic) ? packet : null;
   };
+  return (client) => accounts.get(client);
 }
 
 /**
@@ -365,17 +390,30 @@ function remoteAddressOf(client: Client): string | undefined {
   return client.req?.socket?.remoteAddress ?? (client.conn as Partial<Socket>).remoteAddress;
 }
 
+/** The hot topics the broker routes itself: jobs and cancels (subsets), and the heartbeat. */
+interface OwnRoutes {
+  fanOut: AedesFanOut;
+  heartbeat: PacedBroadcast;
+}
+
+/** The hub's own (in-process) subscriptions. */
+type HubSubscriptions = {
+  pattern: string;
+  deliver: (packet: AedesPublishPacket, done: () => void) => void;
+}[];
+
 /**
  * The hub's Broker port on the embedded broker: aedes.publish / aedes.subscribe, no socket involved.
  * Handlers learn who published each message: aedes stamps the publishing client's id on the packet
  * it hands subscribers (`packet.clientId`, set in its emitPacket step), so the look-up is one map
  * read per message, and only for messages from clients (the hub's own have no id).
  */
-function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
-  const subscriptions: {
-    pattern: string;
-    deliver: (packet: AedesPublishPacket, done: () => void) => void;
-  }[] = [];
+function inProcessBroker(
+  aedes: Aedes,
+  logger: BrokerLogger,
+  routes: OwnRoutes,
+  subscriptions: HubSubscriptions,
+): Broker {
   const usernames = new WeakMap<Client, string>();
   // Connected clients by id, from aedes' own events (its `clients` table is not in its types).
   const clients = new Map<string, Client>();
@@ -411,12 +449,17 @@ function inProcessBroker(aedes: Aedes, logger: BrokerLogger): Broker {
   };
   return {
     publish(topic: string, payload: string | Buffer, options: PublishOptions = {}) {
+      const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
+      if (topic === topics.heartbeat && !options.retain && !options.qos)
+        return routes.heartbeat.publish(bytes);
+      const viaFanOut = options.retain ? null : routes.fanOut.publish(topic, bytes, options.qos ?? 0);
+      if (viaFanOut) return viaFanOut;
       return new Promise((resolve, reject) => {
         aedes.publish(
           {
             cmd: "publish",
             topic,
-            payload: typeof payload === "string" ? Buffer.from(payload) : payload,
+            payload: bytes,
             qos: options.qos ?? 0,
             retain: options.retain ?? false,
             dup: false,

@@ -1,0 +1,487 @@
+/**
+ * Scale benchmark (issue 13): thousands of simulated workers on one hub, each job sent to a random
+ * subset of them (the default) and, in the same run, to all of them (broadcast, the design before),
+ * beside floors measured in the same run (bench/scale-floor.ts). Workers live in child processes
+ * (bench/scale-child.ts), a share each, so no process holds more sockets than its descriptor limit
+ * and the hub's event loop is its own; each solves a job after an exponential delay (the geometric
+ * number of hashes of a real difficulty), so a job sent to fewer workers takes longer to solve.
+ *
+ * Sizes come from the environment, so a noisy shared machine can be measured small first:
+ *   DPOW_BENCH_SCALE           scenarios, workers@jobs-per-second (default "1000@50,10000@5")
+ *   DPOW_BENCH_SCALE_SECONDS   seconds of requests per scenario and mode (default 10)
+ *   DPOW_BENCH_SCALE_SOLVE_MS  one worker's mean solve time (default 5000, the hub benchmark's swarm)
+ *   DPOW_BENCH_SCALE_FANOUT    fan-out sizes to compare, 0 = broadcast (default: the default size, 0)
+ *   DPOW_BENCH_SCALE_CHILDREN  worker processes (default 2)
+ *   DPOW_BENCH_SCALE_ONDEMAND  workers@requests-per-second of the on-demand overhead (default "100@200")
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { DEFAULT_ANNOUNCEMENTS } from "../hub/announcements.js";
+import { FAN_OUT_DEFAULTS } from "../hub/broker/subset-fan-out.js";
+import type { OnDemandSamples } from "./hub-load.js";
+import { BENCH_BASE, call, launchBenchHub, startRig, stopChild } from "./hub-rig.js";
+import type { RequestSamples, ScaleCommand, ShareStats } from "./scale-child.js";
+import { bareWriteMicros, startOnDemandFloor } from "./scale-floor.js";
+import { type BenchContext, type BenchSection, median, percentile } from "./section.js";
+
+/** A fan-out size; 0 = broadcast to every worker. */
+type Mode = number;
+
+interface Scenario {
+  workers: number;
+  rate: number;
+}
+
+interface Settings {
+  scenarios: Scenario[];
+  seconds: number;
+  solveMs: number;
+  modes: Mode[];
+  children: number;
+  ondemand: Scenario;
+}
+
+function scenarios(text: string): Scenario[] {
+  return text.split(",").map((part) => {
+    const [workers, rate] = part.split("@").map(Number);
+    if (!(Number.isInteger(workers) && (workers as number) > 0 && (rate as number) > 0))
+      throw new Error(`DPOW_BENCH_SCALE: "${part}" is not workers@rate, like 1000@50`);
+    return { workers: workers as number, rate: rate as number };
+  });
+}
+
+function settingsFrom(env: NodeJS.ProcessEnv): Settings {
+  const number = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!(value > 0)) throw new Error(`${name} must be a positive number, got "${env[name]}"`);
+    return value;
+  };
+  const modes = (env.DPOW_BENCH_SCALE_FANOUT ?? `${FAN_OUT_DEFAULTS.size},0`).split(",").map(Number);
+  if (modes.some((m) => !(Number.isInteger(m) && m >= 0)))
+    throw new Error(
+      `DPOW_BENCH_SCALE_FANOUT: fan-out sizes like 256,0, got "${env.DPOW_BENCH_SCALE_FANOUT}"`,
+    );
+  return {
+    scenarios: scenarios(env.DPOW_BENCH_SCALE ?? "1000@50,10000@5"),
+    seconds: number("DPOW_BENCH_SCALE_SECONDS", 10),
+    solveMs: number("DPOW_BENCH_SCALE_SOLVE_MS", 5000),
+    modes,
+    children: Math.round(number("DPOW_BENCH_SCALE_CHILDREN", 2)),
+    ondemand: scenarios(env.DPOW_BENCH_SCALE_ONDEMAND ?? "100@200")[0] as Scenario,
+  };
+}
+
+/** Targets of issue 13, by scenario size; the subset figures are held to them. */
+const targets = (workers: number) =>
+  workers < 5000
+    ? { fanOutP99: 100, cancelP99: 100, serviceP99: 150 }
+    : { fanOutP99: 500, cancelP99: Number.POSITIVE_INFINITY, serviceP99: 1000 };
+const UPCHECK_P99_MS = 100;
+/** A heartbeat gap longer than this means one was late (the interval plus half a second). */
+const HEARTBEAT_GAP_MS = DEFAULT_ANNOUNCEMENTS.heartbeatMs + 500;
+const DELIVERY_VS_FLOOR = 2;
+const ONDEMAND_VS_FLOOR = { p50: 2, p99: 3 };
+
+interface ModeFigures {
+  fanOutP99: number;
+  cancelP99: number;
+  serviceP50: number;
+  serviceP99: number;
+  upcheckP99: number;
+  /** `/upcheck/` probes that got no answer (the connection was reset). */
+  upcheckFailures: number;
+  deliveriesPerJob: number;
+  resultsPerJob: number;
+  /** Workers that got a job and not its cancel (should be 0), and cancels to workers without the job. */
+  missedCancels: number;
+  strayCancels: number;
+  heartbeatLate: number;
+  heartbeatMaxGap: number;
+  microsPerDelivery: number;
+  /** Hub CPU per job, heartbeats and HTTP included: what sets how many jobs a core can take. */
+  cpuMsPerJob: number;
+  hubCpuPercent: number;
+  /** Variance over mean of wins per worker: 1 is as even as a fair lottery, more is lumpier. */
+  winDispersion: number;
+  maxWins: number;
+  failures: number;
+}
+
+const label = (mode: Mode) => (mode === 0 ? "broadcast" : `subset ${mode}`);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function forkChild(): ChildProcess {
+  return fork(new URL("./scale-child.js", import.meta.url), [], { stdio: ["ignore", 2, 2, "ipc"] });
+}
+
+const send = <T>(child: ChildProcess, command: ScaleCommand) => call<T>(child, command);
+
+async function measureMode(settings: Settings, scenario: Scenario, mode: Mode): Promise<ModeFigures> {
+  const bench = await launchBenchHub({
+    sessionsFile: null,
+    sessionExpiryMs: 60_000,
+    maxSessions: 1000,
+    queueLimit: 100,
+    maxConnectionsPerIp: 0,
+    jobQos: 1,
+    fanOut: { ...FAN_OUT_DEFAULTS, size: mode },
+  });
+  const shares = Array.from({ length: settings.children }, forkChild);
+  const requester = forkChild();
+  try {
+    const per = Math.ceil(scenario.workers / shares.length);
+    await Promise.all(
+      shares.map((child, i) =>
+        send(child, {
+          kind: "workers",
+          mqttPort: bench.hub.mqttPort as number,
+          password: bench.clientPassword,
+          first: i * per,
+          count: Math.max(0, Math.min(per, scenario.workers - i * per)),
+          meanSolveMs: settings.solveMs,
+        }),
+      ),
+    );
+    // Every worker has had a heartbeat or two before the gaps are counted.
+    await sleep(2 * DEFAULT_ANNOUNCEMENTS.heartbeatMs);
+    await Promise.all(shares.map((child) => send(child, { kind: "reset" })));
+    const cpu = process.cpuUsage();
+    const began = performance.now();
+    const samples = await send<RequestSamples>(requester, {
+      kind: "requests",
+      port: bench.hub.httpPort,
+      user: bench.credentials.user,
+      apiKey: bench.credentials.apiKey,
+      rate: scenario.rate,
+      seconds: settings.seconds,
+      upcheckRate: 20,
+    });
+    // The last cancels land.
+    await sleep(500);
+    const stats = await Promise.all(shares.map((child) => send<ShareStats>(child, { kind: "stats" })));
+    const used = process.cpuUsage(cpu);
+    const elapsedMs = performance.now() - began;
+    return figures(scenario, samples, stats, (used.user + used.system) / 1000, elapsedMs);
+  } finally {
+    await Promise.all([...shares, requester].map(stopChild));
+    await bench.close();
+  }
+}
+
+function figures(
+  scenario: Scenario,
+  samples: RequestSamples,
+  stats: ShareStats[],
+  hubCpuMs: number,
+  elapsedMs: number,
+): ModeFigures {
+  const answered = samples.sent.filter((s) => s.error === undefined);
+  const fanOut: number[] = [];
+  const cancel: number[] = [];
+  let jobs = 0;
+  let missedCancels = 0;
+  let strayCancels = 0;
+  for (const sample of samples.sent) {
+    const seen = stats.map((s) => s.seen[sample.hash]).filter((e) => e !== undefined);
+    const got = seen.reduce((n, e) => n + e.jobs, 0);
+    const cancels = seen.reduce((n, e) => n + e.cancels, 0);
+    jobs += got;
+    missedCancels += Math.max(0, got - cancels);
+    strayCancels += Math.max(0, cancels - got);
+    if (got > 0) fanOut.push(Math.max(...seen.map((e) => e.jobLast)) - sample.at);
+    if (cancels > 0 && sample.error === undefined)
+      cancel.push(Math.max(...seen.map((e) => e.cancelLast)) - sample.answeredAt);
+  }
+  const gaps = stats.flatMap((s) => s.heartbeatGaps);
+  const deliveries = stats.reduce((n, s) => n + s.deliveries, 0);
+  const results = stats.reduce((n, s) => n + s.results, 0);
+  const wins = new Map<number, number>();
+  for (const s of answered) if (s.worker !== null) wins.set(s.worker, (wins.get(s.worker) ?? 0) + 1);
+  const meanWins = answered.length / scenario.workers;
+  let squares = 0;
+  for (let w = 0; w < scenario.workers; w++) squares += ((wins.get(w) ?? 0) - meanWins) ** 2;
+  const service = answered.map((s) => s.answeredAt - s.at);
+  return {
+    fanOutP99: percentile(fanOut, 0.99),
+    cancelP99: percentile(cancel, 0.99),
+    serviceP50: percentile(service, 0.5),
+    serviceP99: percentile(service, 0.99),
+    upcheckP99: percentile(samples.upcheckMs, 0.99),
+    upcheckFailures: samples.upcheckFailures.length,
+    deliveriesPerJob: jobs / samples.sent.length,
+    resultsPerJob: results / samples.sent.length,
+    missedCancels,
+    strayCancels,
+    heartbeatLate: gaps.filter((g) => g > HEARTBEAT_GAP_MS).length,
+    heartbeatMaxGap: Math.max(...gaps),
+    microsPerDelivery: (hubCpuMs * 1000) / Math.max(1, deliveries),
+    cpuMsPerJob: hubCpuMs / Math.max(1, samples.sent.length),
+    hubCpuPercent: (hubCpuMs / elapsedMs) * 100,
+    winDispersion: squares / scenario.workers / Math.max(meanWins, 1e-9),
+    maxWins: Math.max(0, ...wins.values()),
+    failures: samples.sent.length - answered.length,
+  };
+}
+
+async function floorMicros(sockets: number): Promise<number> {
+  const sink = forkChild();
+  try {
+    const port = await send<number>(sink, { kind: "sink" });
+    await bareWriteMicros(port, sockets, 20_000);
+    return await bareWriteMicros(port, sockets, 200_000);
+  } finally {
+    await stopChild(sink);
+  }
+}
+
+/** On-demand overhead (response time minus the winner's compute) on the hub and on the floor. */
+async function ondemandOverhead(settings: Settings, runs: number) {
+  const rig = await startRig();
+  const floor = await startOnDemandFloor(BENCH_BASE);
+  const { workers, rate } = settings.ondemand;
+  const seconds = Math.min(settings.seconds, 5);
+  const overhead = async (port: number, mqttPort: number, count: number, meanSolveMs: number) => {
+    await rig.load({ kind: "swarm", mqttPort, password: rig.clientPassword, workers: count, meanSolveMs });
+    const s = await rig.load<OnDemandSamples>({
+      kind: "ondemand",
+      port,
+      rate,
+      seconds,
+      credentials: rig.credentials,
+    });
+    // A failed request (a timeout on an overloaded machine) is counted and printed, not averaged in.
+    return { p50: percentile(s.overheadMs, 0.5), p99: percentile(s.overheadMs, 0.99), failures: s.failures };
+  };
+  try {
+    type Run = { p50: number; p99: number; failures: number };
+    const hub: Run[] = [];
+    const bare: Run[] = [];
+    for (let r = 0; r < runs; r++) {
+      // The hub bench's swarm: the fastest of `workers` solves in 50 ms on average.
+      hub.push(await overhead(rig.hub.httpPort, rig.hub.mqttPort as number, workers, 50 * workers));
+      // The floor's echo subscriber answers at once.
+      bare.push(await overhead(floor.httpPort, floor.mqttPort, 1, 0.001));
+    }
+    const med = (xs: Run[], k: "p50" | "p99") => median(xs.map((x) => x[k]));
+    const failed = (xs: Run[]) => xs.reduce((n, x) => n + x.failures, 0);
+    return {
+      hubP50: med(hub, "p50"),
+      hubP99: med(hub, "p99"),
+      floorP50: med(bare, "p50"),
+      floorP99: med(bare, "p99"),
+      hubFailures: failed(hub),
+      floorFailures: failed(bare),
+    };
+  } finally {
+    await floor.close();
+    await rig.close();
+  }
+}
+
+const fixed = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "-");
+const round = (x: number, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+
+function row(label: string, values: string[], target?: { text: string; ok: boolean }): string {
+  const cells = values.map((v) => v.padStart(12)).join("");
+  return `  ${label.padEnd(40)}${cells}${target ? `   target ${target.text.padEnd(12)} ${target.ok ? "ok" : "MISSED"}` : ""}`;
+}
+
+function reportScenario(
+  scenario: Scenario,
+  modes: Mode[],
+  byMode: Map<Mode, ModeFigures>,
+  floor: number,
+  log: (line: string) => void,
+): Record<string, unknown> {
+  const t = targets(scenario.workers);
+  // Held to the targets: the default fan-out, else the first subset measured.
+  const ours = byMode.get(
+    modes.includes(FAN_OUT_DEFAULTS.size) ? FAN_OUT_DEFAULTS.size : (modes.find((m) => m > 0) ?? -1),
+  );
+  const cell = (pick: (f: ModeFigures) => number, digits = 1, unit = " ms") =>
+    modes.map((m) => `${fixed(pick(byMode.get(m) as ModeFigures), digits)}${unit}`);
+  const held = (pick: (f: ModeFigures) => number, limit: number, text: string) =>
+    ours && Number.isFinite(limit) ? { text, ok: pick(ours) <= limit } : undefined;
+  log(`  ${scenario.workers} workers, ${scenario.rate} jobs/s`);
+  log(row("", modes.map(label)));
+  log(
+    row(
+      "fan-out p99 (request to last delivery)",
+      cell((f) => f.fanOutP99),
+      held((f) => f.fanOutP99, t.fanOutP99, `<= ${t.fanOutP99} ms`),
+    ),
+  );
+  log(
+    row(
+      "cancel-to-all p99 (answer to last cancel)",
+      cell((f) => f.cancelP99),
+      held((f) => f.cancelP99, t.cancelP99, `<= ${t.cancelP99} ms`),
+    ),
+  );
+  log(
+    row(
+      "service p50 (solve time included)",
+      cell((f) => f.serviceP50),
+    ),
+  );
+  log(
+    row(
+      "service p99",
+      cell((f) => f.serviceP99),
+      held((f) => f.serviceP99, t.serviceP99, `<= ${t.serviceP99} ms`),
+    ),
+  );
+  log(
+    row(
+      "/upcheck/ p99",
+      cell((f) => f.upcheckP99),
+      held((f) => f.upcheckP99, UPCHECK_P99_MS, `<= ${UPCHECK_P99_MS} ms`),
+    ),
+  );
+  log(
+    row(
+      "/upcheck/ probes unanswered",
+      cell((f) => f.upcheckFailures, 0, ""),
+      held((f) => f.upcheckFailures, 0, "0"),
+    ),
+  );
+  log(
+    row(
+      `workers with a heartbeat gap > ${HEARTBEAT_GAP_MS} ms`,
+      cell((f) => f.heartbeatLate, 0, ""),
+      held((f) => f.heartbeatLate, 0, "0"),
+    ),
+  );
+  log(
+    row(
+      "longest heartbeat gap",
+      cell((f) => f.heartbeatMaxGap, 0),
+    ),
+  );
+  log(
+    row(
+      "deliveries per job (workers that got it)",
+      cell((f) => f.deliveriesPerJob, 1, ""),
+    ),
+  );
+  log(
+    row(
+      "results per job (work done, one wins)",
+      cell((f) => f.resultsPerJob, 1, ""),
+    ),
+  );
+  log(
+    row(
+      "got the job but no cancel / cancel, no job",
+      modes.map((m) => {
+        const f = byMode.get(m) as ModeFigures;
+        return `${f.missedCancels} / ${f.strayCancels}`;
+      }),
+      held((f) => f.missedCancels + f.strayCancels, 0, "0 / 0"),
+    ),
+  );
+  log(
+    row(
+      "hub CPU per delivery (all work included)",
+      cell((f) => f.microsPerDelivery, 1, " us"),
+      held(
+        (f) => f.microsPerDelivery,
+        DELIVERY_VS_FLOOR * floor,
+        `<= ${fixed(DELIVERY_VS_FLOOR * floor)} us`,
+      ),
+    ),
+  );
+  log(
+    row(
+      "hub CPU per job (heartbeats included)",
+      cell((f) => f.cpuMsPerJob, 2),
+    ),
+  );
+  log(
+    row(
+      "hub CPU (% of one core)",
+      cell((f) => f.hubCpuPercent, 0, " %"),
+    ),
+  );
+  log(
+    row(
+      "win spread: variance/mean (fair draw: 1)",
+      cell((f) => f.winDispersion, 2, ""),
+    ),
+  );
+  log(
+    row(
+      "most wins by one worker",
+      cell((f) => f.maxWins, 0, ""),
+    ),
+  );
+  log(
+    row(
+      "failed requests",
+      cell((f) => f.failures, 0, ""),
+      held((f) => f.failures, 0, "0"),
+    ),
+  );
+  const out: Record<string, unknown> = {};
+  for (const m of modes) {
+    const f = byMode.get(m) as ModeFigures;
+    const prefix = `scale_${scenario.workers}_${m === 0 ? "broadcast" : `subset${m}`}_`;
+    for (const [key, value] of Object.entries(f)) out[`${prefix}${key}`] = round(value, 3);
+  }
+  return out;
+}
+
+async function run(context: BenchContext): Promise<Record<string, unknown>> {
+  const { log } = context;
+  const settings = settingsFrom(process.env);
+  const out: Record<string, unknown> = {};
+  const floor = await floorMicros(Math.min(1000, Math.max(...settings.scenarios.map((s) => s.workers))));
+  log(
+    `  floor: a bare 78-byte loopback socket write costs ${fixed(floor, 2)} us of CPU; per-worker mean solve ${settings.solveMs} ms, escalation after ${FAN_OUT_DEFAULTS.escalateMs} ms, heartbeat every ${DEFAULT_ANNOUNCEMENTS.heartbeatMs} ms`,
+  );
+  out.scale_floor_write_us = round(floor, 3);
+  for (const scenario of settings.scenarios) {
+    const byMode = new Map<Mode, ModeFigures>();
+    for (const mode of settings.modes) {
+      byMode.set(mode, await measureMode(settings, scenario, mode));
+      log(`  ${scenario.workers} workers, ${label(mode)}: done`);
+    }
+    Object.assign(out, reportScenario(scenario, settings.modes, byMode, floor, log));
+  }
+  const o = await ondemandOverhead(settings, context.runs);
+  const { workers, rate } = settings.ondemand;
+  log(
+    `  on-demand overhead, ${workers} workers, ${rate} requests/s (response time minus the winner's compute)`,
+  );
+  log(row("", ["hub", "floor"]));
+  log(
+    row("p50", [`${fixed(o.hubP50, 2)} ms`, `${fixed(o.floorP50, 2)} ms`], {
+      text: `<= ${ONDEMAND_VS_FLOOR.p50}x floor`,
+      ok: o.hubP50 <= ONDEMAND_VS_FLOOR.p50 * o.floorP50,
+    }),
+  );
+  log(
+    row("p99", [`${fixed(o.hubP99, 2)} ms`, `${fixed(o.floorP99, 2)} ms`], {
+      text: `<= ${ONDEMAND_VS_FLOOR.p99}x floor`,
+      ok: o.hubP99 <= ONDEMAND_VS_FLOOR.p99 * o.floorP99,
+    }),
+  );
+  out.scale_ondemand_hub_p50_ms = round(o.hubP50);
+  out.scale_ondemand_hub_p99_ms = round(o.hubP99);
+  out.scale_ondemand_floor_p50_ms = round(o.floorP50);
+  log(
+    row("failed requests", [String(o.hubFailures), String(o.floorFailures)], {
+      text: "0",
+      ok: o.hubFailures === 0,
+    }),
+  );
+  out.scale_ondemand_floor_p99_ms = round(o.floorP99);
+  out.scale_ondemand_hub_failures = o.hubFailures;
+  return out;
+}
+
+export const scaleSection: BenchSection = {
+  name: "scale",
+  title: "Scale: thousands of workers on one hub, subset fan-out vs broadcast (workers in child processes)",
+  run,
+};
