@@ -7,7 +7,7 @@ import { jobsAtLeastOnce } from "./broker/delivery.js";
 import { BROKER_DEFAULTS, PortInUseError, startEmbeddedBroker } from "./broker/embedded.js";
 import { connectExternalBroker } from "./broker/mqtt-client.js";
 import { SESSION_DEFAULTS } from "./broker/sessions.js";
-import type { FanOutOptions } from "./broker/subset-fan-out.js";
+import { FAN_OUT_DEFAULTS, type FanOutOptions } from "./broker/subset-fan-out.js";
 import { MemoryCoordinator } from "./coordinator/memory.js";
 import { RedisCoordinator } from "./coordinator/redis.js";
 import type { DashboardSettings } from "./dashboard/index.js";
@@ -99,6 +99,7 @@ export const MQTT_DEFAULTS = {
   queueLimit: SESSION_DEFAULTS.queueLimit,
   maxConnectionsPerIp: BROKER_DEFAULTS.maxConnectionsPerIp,
   jobQos: 1,
+  fanOut: FAN_OUT_DEFAULTS,
 } satisfies Omit<MqttSettings, "sessionsFile">;
 
 export interface RunningServer {

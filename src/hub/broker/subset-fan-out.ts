@@ -20,7 +20,7 @@ export interface FanOutOptions {
   escalateMs: number;
 }
 
-export const FAN_OUT_DEFAULTS: FanOutOptions = { size: 64, escalateMs: 400 };
+export const FAN_OUT_DEFAULTS = { size: 64, escalateMs: 400 } satisfies FanOutOptions;
 
 /** Open subset jobs remembered at most; past it the oldest is forgotten and its cancel is broadcast. */
 const MAX_JOBS = 20_000;
