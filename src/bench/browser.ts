@@ -16,6 +16,18 @@ import { U64_MAX } from "../nano/hex.js";
 import { compileKernelModule, wasmKernel } from "../pow/wasm/wasm-kernel.js";
 import { type BenchContext, type BenchSection, median } from "./section.js";
 
+/**
+ * Chromium headless as root, kept off the network: without the background-networking flags it
+ * reaches out to Google's hosts at every start, which a closed machine refuses, many at a time.
+ */
+export const HEADLESS_CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 /** Where a Chromium may be: DPOW_CHROMIUM first, then the usual Linux package paths. */
 function chromiumPath(): string {
   const candidates = [process.env.DPOW_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
@@ -58,14 +70,7 @@ async function openBenchPage(): Promise<BenchPage> {
   const browser = await playwright.chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: HEADLESS_CHROMIUM_ARGS,
   });
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/bench`);

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type LaunchOptions } from "playwright-core";
+import { HEADLESS_CHROMIUM_ARGS } from "../../src/bench/browser.js";
 
 /**
  * Debian's Chromium, driven by playwright-core. In CI (CI=true) a missing browser is a failure;
@@ -16,22 +17,14 @@ export function browserAvailable(): boolean {
 }
 
 /**
- * Headless Chromium (Playwright gives it a fresh, temporary profile). The background-networking
- * flags keep it from reaching out to the internet: a test must not depend on a network.
+ * Headless Chromium (Playwright gives it a fresh, temporary profile), off the network as the
+ * browser bench runs it: a test must not depend on a network.
  */
 export function launchBrowser(args: string[] = []): Promise<Browser> {
   const options: LaunchOptions = {
     executablePath: CHROMIUM_BIN,
     headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      ...args,
-    ],
+    args: [...HEADLESS_CHROMIUM_ARGS, ...args],
   };
   return chromium.launch(options);
 }

@@ -140,8 +140,18 @@ describe("dpow work-server", () => {
 });
 
 describe("dpow bench", () => {
+  // Each section has a test of its own (test/bench/); this one is the PoW section's.
   test("--json reports every figure (numbers, or null where a part is unavailable)", async () => {
-    const { code, stdout, stderr } = await dpow(["bench", "--seconds", "0.05", "--runs", "1", "--json"]);
+    const { code, stdout, stderr } = await dpow([
+      "bench",
+      "--only",
+      "pow",
+      "--seconds",
+      "0.05",
+      "--runs",
+      "1",
+      "--json",
+    ]);
     expect(code, stderr).toBe(0);
     const out = JSON.parse(stdout) as Record<string, unknown>;
     for (const key of ["wasm_mhs_per_thread", "mhs_all_threads", "threads"])
