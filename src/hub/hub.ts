@@ -10,7 +10,7 @@ import { PeriodShares } from "./period-shares.js";
 import type { Broker, Coordinator, Ledger, PayoutPeriod } from "./ports.js";
 import type { PrecacheContext, RunningPrecache } from "./precache/index.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { ServiceApi } from "./service-api.js";
+import { type RequestDeps, ServiceApi } from "./service-api.js";
 import { ServiceCounters } from "./service-counters.js";
 import { ServiceDirectory } from "./service-directory.js";
 import { WebPages } from "./web-pages.js";
@@ -99,29 +99,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     options: { jobGraceMs: options.jobGraceMs ?? HUB_DEFAULTS.jobGraceMs, minDifficulty: policy.receive },
   });
   const precache = options.precache?.({ flow, coordinator, metrics, logger });
-  const limiter = new RateLimiter();
-  const workPeer =
-    options.workPeer &&
-    new WorkPeerServer(options.workPeer, {
-      ledger,
-      limiter,
-      policy,
-      flow,
-      counters,
-      metrics,
-      logger,
-      precache,
-    });
-  const api = new ServiceApi({
-    precache,
-    directory: new ServiceDirectory(ledger),
-    limiter,
+  // One rate limiter for both fronts: a service's rate holds whichever way it asks.
+  const requests: RequestDeps = {
+    limiter: new RateLimiter(),
     policy,
     flow,
     counters,
     metrics,
     logger,
-  });
+    precache,
+  };
+  const workPeer = options.workPeer && new WorkPeerServer(options.workPeer, { ...requests, ledger });
+  const api = new ServiceApi({ ...requests, directory: new ServiceDirectory(ledger) });
   const dashboard =
     options.dashboard &&
     startDashboard(options.dashboard, {

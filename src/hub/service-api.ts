@@ -29,8 +29,8 @@ export interface ApiAnswer {
   body: ServiceResponse;
 }
 
-export interface ServiceApiDeps {
-  directory: ServiceDirectory;
+/** What serving a request for work needs, whichever front it came in by (service API, work peer). */
+export interface RequestDeps {
   limiter: RateLimiter;
   policy: DifficultyPolicy;
   flow: WorkFlow;
@@ -39,6 +39,10 @@ export interface ServiceApiDeps {
   logger: Logger;
   /** Precache, when on: told which accounts the requests name. */
   precache?: Pick<RunningPrecache, "requested">;
+}
+
+export interface ServiceApiDeps extends RequestDeps {
+  directory: ServiceDirectory;
 }
 
 /** One service request, from raw body to answer; the same for HTTP and WebSocket. Never throws. */

@@ -20,7 +20,6 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BlockList, isIP } from "node:net";
-import type { Logger } from "pino";
 import { type ApiErrorCode, apiAnswerOf, CodedError } from "../errors.js";
 import { addressError } from "../nano/account.js";
 import { fromMultiplier } from "../nano/difficulty.js";
@@ -29,13 +28,9 @@ import { workValue } from "../nano/work.js";
 import { parseRpc, type RpcCommand, RpcRequestError } from "../pow/work-server/rpc.js";
 import { errors } from "../protocol/service.js";
 import { surviveAcceptErrors } from "./accept-errors.js";
-import type { DifficultyPolicy } from "./difficulty-policy.js";
-import type { HubMetrics } from "./metrics.js";
 import type { Ledger } from "./ports.js";
-import type { RunningPrecache } from "./precache/index.js";
-import type { RateLimiter } from "./rate-limiter.js";
 import { addService } from "./service-admin.js";
-import type { ServiceCounters } from "./service-counters.js";
+import type { RequestDeps } from "./service-api.js";
 import type { WorkFlow } from "./work-flow.js";
 
 export interface WorkPeerSettings {
@@ -64,15 +59,8 @@ const WORK_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_CONNECTIONS = 1024;
 
-export interface WorkPeerDeps {
+export interface WorkPeerDeps extends RequestDeps {
   ledger: Ledger;
-  limiter: RateLimiter;
-  policy: DifficultyPolicy;
-  flow: WorkFlow;
-  counters: ServiceCounters;
-  metrics: HubMetrics;
-  logger: Logger;
-  precache?: Pick<RunningPrecache, "requested">;
 }
 
 type Body = Record<string, string | boolean>;
