@@ -20,8 +20,11 @@ export interface WorkerShare {
   /** Global index of this share's first worker: worker i searches nonces from (i + 1) << 48. */
   first: number;
   count: number;
-  /** Mean solve time of one worker (exponential: the geometric hash count of a real difficulty). */
-  meanSolveMs: number;
+  /**
+   * Mean solve time of one worker (exponential: the geometric hash count of a real difficulty);
+   * null: the workers never answer (they only count what they get).
+   */
+  meanSolveMs: number | null;
 }
 
 export interface RequestPlan {
@@ -37,7 +40,8 @@ export interface RequestPlan {
 export type ScaleCommand =
   | ({ kind: "workers" } & WorkerShare)
   | { kind: "reset" }
-  | { kind: "stats" }
+  | { kind: "stats"; firstDeliveries: number }
+  | { kind: "count" }
   | ({ kind: "requests" } & RequestPlan)
   | { kind: "sink" }
   | { kind: "close" };
@@ -45,10 +49,12 @@ export type ScaleCommand =
 /** What the workers of one share saw of each job, by hash. */
 export interface JobSeen {
   jobs: number;
-  jobFirst: number;
-  jobLast: number;
+  /** When its workers got the job, earliest first (in stats: the first `firstDeliveries` only). */
+  jobTimes: number[];
   cancels: number;
   cancelLast: number;
+  /** Who published work for it and how long that worker "computed" (timer lateness included). */
+  solves: Array<{ worker: number; computeMs: number }>;
 }
 
 export interface ShareStats {
@@ -84,6 +90,7 @@ async function connectRetrying(options: LiteOptions): Promise<LiteMqttClient> {
 }
 
 interface Worker {
+  index: number;
   client: LiteMqttClient;
   timers: Map<string, NodeJS.Timeout>;
   lastHeartbeat: number;
@@ -117,14 +124,24 @@ class Share {
     }
   }
 
-  stats(): ShareStats {
+  /** What was seen since the reset; of each job's delivery times the first `firstDeliveries`. */
+  stats(firstDeliveries: number): ShareStats {
     const now = clock();
+    const seen = [...this.seen].map(([hash, e]) => {
+      const jobTimes = e.jobTimes.sort((a, b) => a - b).slice(0, firstDeliveries);
+      return [hash, { ...e, jobTimes }] as const;
+    });
     return {
-      seen: Object.fromEntries(this.seen),
+      seen: Object.fromEntries(seen),
       heartbeatGaps: this.workers.map((w) => Math.max(w.maxGap, now - w.lastHeartbeat)),
       deliveries: this.deliveries,
       results: this.results,
     };
+  }
+
+  /** Messages received since the reset (cheaper to ask for than stats). */
+  count(): number {
+    return this.deliveries;
   }
 
   close(): void {
@@ -137,7 +154,7 @@ class Share {
   private entry(hash: string): JobSeen {
     let e = this.seen.get(hash);
     if (!e) {
-      e = { jobs: 0, jobFirst: Number.POSITIVE_INFINITY, jobLast: 0, cancels: 0, cancelLast: 0 };
+      e = { jobs: 0, jobTimes: [], cancels: 0, cancelLast: 0, solves: [] };
       this.seen.set(hash, e);
     }
     return e;
@@ -154,7 +171,7 @@ class Share {
       password: share.password,
       clientId: `scale-${index}-${process.pid}`,
     });
-    const worker: Worker = { client, timers: new Map(), lastHeartbeat: clock(), maxGap: 0 };
+    const worker: Worker = { index, client, timers: new Map(), lastHeartbeat: clock(), maxGap: 0 };
     client.onMessage((topic, payload) => this.onMessage(share, worker, payout, firstNonce, topic, payload));
     await client.subscribe({
       [topics.work("ondemand")]: 1,
@@ -192,8 +209,8 @@ class Share {
       const { hash, difficulty } = job.value;
       const e = this.entry(hash);
       e.jobs++;
-      e.jobFirst = Math.min(e.jobFirst, now);
-      e.jobLast = Math.max(e.jobLast, now);
+      e.jobTimes.push(now);
+      if (share.meanSolveMs === null) return;
       const delay = -Math.log(1 - Math.random()) * share.meanSolveMs;
       const timer = setTimeout(() => {
         worker.timers.delete(hash);
@@ -205,6 +222,7 @@ class Share {
           topics.result("ondemand"),
           formatResultPayload({ hash, work: nonce, address: payout }),
         );
+        e.solves.push({ worker: worker.index, computeMs: clock() - now });
       }, delay);
       worker.timers.set(hash, timer);
     }
@@ -290,7 +308,9 @@ async function handle(command: ScaleCommand): Promise<unknown> {
       share.reset();
       return null;
     case "stats":
-      return share.stats();
+      return share.stats(command.firstDeliveries);
+    case "count":
+      return share.count();
     case "requests":
       return requests(command);
     case "sink": {

@@ -15,8 +15,12 @@
  *   DPOW_BENCH_SCALE_ONDEMAND  workers@requests-per-second of the on-demand overhead (default "100@200")
  */
 import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { DEFAULT_ANNOUNCEMENTS } from "../hub/announcements.js";
+import { startEmbeddedBroker } from "../hub/broker/embedded.js";
 import { FAN_OUT_DEFAULTS } from "../hub/broker/subset-fan-out.js";
+import { formatU64 } from "../nano/hex.js";
+import { topics } from "../protocol/topics.js";
 import type { OnDemandSamples } from "./hub-load.js";
 import { BENCH_BASE, call, launchBenchHub, startRig, stopChild } from "./hub-rig.js";
 import type { RequestSamples, ScaleCommand, ShareStats } from "./scale-child.js";
@@ -86,6 +90,9 @@ interface ModeFigures {
   cancelP99: number;
   serviceP50: number;
   serviceP99: number;
+  /** The same less the winner's compute time: what the hub and the network add (the issue's workers answered at once). */
+  hubServiceP50: number;
+  hubServiceP99: number;
   upcheckP99: number;
   /** `/upcheck/` probes that got no answer (the connection was reset). */
   upcheckFailures: number;
@@ -97,6 +104,8 @@ interface ModeFigures {
   heartbeatLate: number;
   heartbeatMaxGap: number;
   microsPerDelivery: number;
+  /** The embedded broker's CPU per job or cancel delivered, with nothing else running (deliveryMicros). */
+  brokerMicrosPerDelivery: number;
   /** Hub CPU per job, heartbeats and HTTP included: what sets how many jobs a core can take. */
   cpuMsPerJob: number;
   hubCpuPercent: number;
@@ -105,6 +114,8 @@ interface ModeFigures {
   maxWins: number;
   failures: number;
 }
+
+const toUpper = (p: "p50" | "p99") => (p === "p50" ? "P50" : "P99");
 
 const label = (mode: Mode) => (mode === 0 ? "broadcast" : `subset ${mode}`);
 
@@ -116,7 +127,11 @@ function forkChild(): ChildProcess {
 
 const send = <T>(child: ChildProcess, command: ScaleCommand) => call<T>(child, command);
 
-async function measureMode(settings: Settings, scenario: Scenario, mode: Mode): Promise<ModeFigures> {
+async function measureMode(
+  settings: Settings,
+  scenario: Scenario,
+  mode: Mode,
+): Promise<Omit<ModeFigures, "brokerMicrosPerDelivery">> {
   const bench = await launchBenchHub({
     sessionsFile: null,
     sessionExpiryMs: 60_000,
@@ -158,10 +173,14 @@ async function measureMode(settings: Settings, scenario: Scenario, mode: Mode): 
     });
     // The last cancels land.
     await sleep(500);
-    const stats = await Promise.all(shares.map((child) => send<ShareStats>(child, { kind: "stats" })));
+    // The job's first audience: escalations (later, to more workers) are not its fan-out.
+    const firstDeliveries = mode === 0 || mode >= scenario.workers ? scenario.workers : mode;
+    const stats = await Promise.all(
+      shares.map((child) => send<ShareStats>(child, { kind: "stats", firstDeliveries })),
+    );
     const used = process.cpuUsage(cpu);
     const elapsedMs = performance.now() - began;
-    return figures(scenario, samples, stats, (used.user + used.system) / 1000, elapsedMs);
+    return figures(scenario, firstDeliveries, samples, stats, (used.user + used.system) / 1000, elapsedMs);
   } finally {
     await Promise.all([...shares, requester].map(stopChild));
     await bench.close();
@@ -170,14 +189,16 @@ async function measureMode(settings: Settings, scenario: Scenario, mode: Mode): 
 
 function figures(
   scenario: Scenario,
+  firstDeliveries: number,
   samples: RequestSamples,
   stats: ShareStats[],
   hubCpuMs: number,
   elapsedMs: number,
-): ModeFigures {
+): Omit<ModeFigures, "brokerMicrosPerDelivery"> {
   const answered = samples.sent.filter((s) => s.error === undefined);
   const fanOut: number[] = [];
   const cancel: number[] = [];
+  const serviceLessSolve: number[] = [];
   let jobs = 0;
   let missedCancels = 0;
   let strayCancels = 0;
@@ -188,7 +209,11 @@ function figures(
     jobs += got;
     missedCancels += Math.max(0, got - cancels);
     strayCancels += Math.max(0, cancels - got);
-    if (got > 0) fanOut.push(Math.max(...seen.map((e) => e.jobLast)) - sample.at);
+    const times = seen.flatMap((e) => e.jobTimes).sort((a, b) => a - b);
+    if (got > 0) fanOut.push((times[Math.min(firstDeliveries, times.length) - 1] as number) - sample.at);
+    const won = seen.flatMap((e) => e.solves).find((s) => s.worker === sample.worker);
+    if (sample.error === undefined && won)
+      serviceLessSolve.push(sample.answeredAt - sample.at - won.computeMs);
     if (cancels > 0 && sample.error === undefined)
       cancel.push(Math.max(...seen.map((e) => e.cancelLast)) - sample.answeredAt);
   }
@@ -206,6 +231,8 @@ function figures(
     cancelP99: percentile(cancel, 0.99),
     serviceP50: percentile(service, 0.5),
     serviceP99: percentile(service, 0.99),
+    hubServiceP50: percentile(serviceLessSolve, 0.5),
+    hubServiceP99: percentile(serviceLessSolve, 0.99),
     upcheckP99: percentile(samples.upcheckMs, 0.99),
     upcheckFailures: samples.upcheckFailures.length,
     deliveriesPerJob: jobs / samples.sent.length,
@@ -221,6 +248,70 @@ function figures(
     maxWins: Math.max(0, ...wins.values()),
     failures: samples.sent.length - answered.length,
   };
+}
+
+/** Deliveries (jobs and cancels) the delivery-cost measurement aims at, per mode. */
+const DELIVERY_SAMPLE = 100_000;
+
+/**
+ * Broker CPU per delivery of jobs and cancels alone: the embedded broker in this process, no hub
+ * logic, no heartbeat, workers in child processes that take jobs at QoS 1 (as `dpow worker`
+ * subscribes) and never answer. The figure the floor's bare socket write is the least of.
+ */
+async function deliveryMicros(settings: Settings, workers: number, mode: Mode): Promise<number> {
+  const password = randomBytes(12).toString("hex");
+  const broker = await startEmbeddedBroker({
+    mqttPort: 0,
+    host: "127.0.0.1",
+    clientPassword: password,
+    maxConnectionsPerIp: 0,
+    // Nothing escalates while the sample is sent: every job reaches its first audience only.
+    fanOut: { size: mode, escalateMs: 600_000 },
+  });
+  const shares = Array.from({ length: settings.children }, forkChild);
+  try {
+    const per = Math.ceil(workers / shares.length);
+    await Promise.all(
+      shares.map((child, i) =>
+        send(child, {
+          kind: "workers",
+          mqttPort: broker.port,
+          password,
+          first: i * per,
+          count: Math.max(0, Math.min(per, workers - i * per)),
+          meanSolveMs: null,
+        }),
+      ),
+    );
+    const audience = mode === 0 || mode >= workers ? workers : mode;
+    const jobs = Math.max(10, Math.ceil(DELIVERY_SAMPLE / (2 * audience)));
+    await Promise.all(shares.map((child) => send(child, { kind: "reset" })));
+    const received = async () =>
+      (await Promise.all(shares.map((child) => send<number>(child, { kind: "count" })))).reduce(
+        (a, b) => a + b,
+      );
+    const difficulty = formatU64(BENCH_BASE);
+    const cpu = process.cpuUsage();
+    for (let j = 0; j < jobs; j++) {
+      const hash = randomBytes(32).toString("hex").toUpperCase();
+      // A turn of the event loop after each publish, as between a job and its cancel on a hub: no
+      // socket gets two packets in one turn, which would flatter a broker that coalesces writes.
+      await broker.hub.publish(topics.work("ondemand"), `${hash},${difficulty}`, { qos: 1 });
+      await new Promise((resolve) => setImmediate(resolve));
+      await broker.hub.publish(topics.cancel("ondemand"), hash, { qos: 1 });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const expected = 2 * jobs * audience;
+    const deadline = performance.now() + 120_000;
+    while ((await received()) < expected && performance.now() < deadline) await sleep(20);
+    // The last PUBACKs come back.
+    await sleep(200);
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / Math.max(1, await received());
+  } finally {
+    await Promise.all(shares.map(stopChild));
+    await broker.close();
+  }
 }
 
 async function floorMicros(sockets: number): Promise<number> {
@@ -252,23 +343,30 @@ async function ondemandOverhead(settings: Settings, runs: number) {
     // A failed request (a timeout on an overloaded machine) is counted and printed, not averaged in.
     return { p50: percentile(s.overheadMs, 0.5), p99: percentile(s.overheadMs, 0.99), failures: s.failures };
   };
+  // The floor's swarm is the hub's audience: as many workers get each job, each as fast.
+  const audience = FAN_OUT_DEFAULTS.size > 0 ? Math.min(workers, FAN_OUT_DEFAULTS.size) : workers;
   try {
     type Run = { p50: number; p99: number; failures: number };
     const hub: Run[] = [];
     const bare: Run[] = [];
+    const echo: Run[] = [];
     for (let r = 0; r < runs; r++) {
       // The hub bench's swarm: the fastest of `workers` solves in 50 ms on average.
       hub.push(await overhead(rig.hub.httpPort, rig.hub.mqttPort as number, workers, 50 * workers));
-      // The floor's echo subscriber answers at once.
-      bare.push(await overhead(floor.httpPort, floor.mqttPort, 1, 0.001));
+      bare.push(await overhead(floor.httpPort, floor.mqttPort, audience, 50 * workers));
+      // The least round trip: one subscriber that answers at once.
+      echo.push(await overhead(floor.httpPort, floor.mqttPort, 1, 0.001));
     }
     const med = (xs: Run[], k: "p50" | "p99") => median(xs.map((x) => x[k]));
     const failed = (xs: Run[]) => xs.reduce((n, x) => n + x.failures, 0);
     return {
+      audience,
       hubP50: med(hub, "p50"),
       hubP99: med(hub, "p99"),
       floorP50: med(bare, "p50"),
       floorP99: med(bare, "p99"),
+      echoP50: med(echo, "p50"),
+      echoP99: med(echo, "p99"),
       hubFailures: failed(hub),
       floorFailures: failed(bare),
     };
@@ -306,7 +404,7 @@ function reportScenario(
   log(row("", modes.map(label)));
   log(
     row(
-      "fan-out p99 (request to last delivery)",
+      "fan-out p99 (request to its first audience)",
       cell((f) => f.fanOutP99),
       held((f) => f.fanOutP99, t.fanOutP99, `<= ${t.fanOutP99} ms`),
     ),
@@ -326,9 +424,21 @@ function reportScenario(
   );
   log(
     row(
-      "service p99",
+      "service p99 (solve time included)",
       cell((f) => f.serviceP99),
-      held((f) => f.serviceP99, t.serviceP99, `<= ${t.serviceP99} ms`),
+    ),
+  );
+  log(
+    row(
+      "service p50 (less the winner's compute)",
+      cell((f) => f.hubServiceP50),
+    ),
+  );
+  log(
+    row(
+      "service p99 (less the winner's compute)",
+      cell((f) => f.hubServiceP99),
+      held((f) => f.hubServiceP99, t.serviceP99, `<= ${t.serviceP99} ms`),
     ),
   );
   log(
@@ -382,13 +492,19 @@ function reportScenario(
   );
   log(
     row(
-      "hub CPU per delivery (all work included)",
-      cell((f) => f.microsPerDelivery, 1, " us"),
+      "broker CPU per delivery (jobs, cancels alone)",
+      cell((f) => f.brokerMicrosPerDelivery, 1, " us"),
       held(
-        (f) => f.microsPerDelivery,
+        (f) => f.brokerMicrosPerDelivery,
         DELIVERY_VS_FLOOR * floor,
         `<= ${fixed(DELIVERY_VS_FLOOR * floor)} us`,
       ),
+    ),
+  );
+  log(
+    row(
+      "hub CPU per delivery (all work included)",
+      cell((f) => f.microsPerDelivery, 1, " us"),
     ),
   );
   log(
@@ -435,15 +551,19 @@ async function run(context: BenchContext): Promise<Record<string, unknown>> {
   const { log } = context;
   const settings = settingsFrom(process.env);
   const out: Record<string, unknown> = {};
-  const floor = await floorMicros(Math.min(1000, Math.max(...settings.scenarios.map((s) => s.workers))));
   log(
-    `  floor: a bare 78-byte loopback socket write costs ${fixed(floor, 2)} us of CPU; per-worker mean solve ${settings.solveMs} ms, escalation after ${FAN_OUT_DEFAULTS.escalateMs} ms, heartbeat every ${DEFAULT_ANNOUNCEMENTS.heartbeatMs} ms`,
+    `  per-worker mean solve ${settings.solveMs} ms, escalation after ${FAN_OUT_DEFAULTS.escalateMs} ms, heartbeat every ${DEFAULT_ANNOUNCEMENTS.heartbeatMs} ms`,
   );
-  out.scale_floor_write_us = round(floor, 3);
   for (const scenario of settings.scenarios) {
+    const floor = await floorMicros(scenario.workers);
+    log(
+      `  floor: a bare 78-byte loopback socket write to one of ${scenario.workers} sockets costs ${fixed(floor, 2)} us of CPU`,
+    );
+    out[`scale_${scenario.workers}_floor_write_us`] = round(floor, 3);
     const byMode = new Map<Mode, ModeFigures>();
     for (const mode of settings.modes) {
-      byMode.set(mode, await measureMode(settings, scenario, mode));
+      const brokerMicrosPerDelivery = await deliveryMicros(settings, scenario.workers, mode);
+      byMode.set(mode, { ...(await measureMode(settings, scenario, mode)), brokerMicrosPerDelivery });
       log(`  ${scenario.workers} workers, ${label(mode)}: done`);
     }
     Object.assign(out, reportScenario(scenario, settings.modes, byMode, floor, log));
@@ -451,31 +571,34 @@ async function run(context: BenchContext): Promise<Record<string, unknown>> {
   const o = await ondemandOverhead(settings, context.runs);
   const { workers, rate } = settings.ondemand;
   log(
-    `  on-demand overhead, ${workers} workers, ${rate} requests/s (response time minus the winner's compute)`,
-  );
-  log(row("", ["hub", "floor"]));
-  log(
-    row("p50", [`${fixed(o.hubP50, 2)} ms`, `${fixed(o.floorP50, 2)} ms`], {
-      text: `<= ${ONDEMAND_VS_FLOOR.p50}x floor`,
-      ok: o.hubP50 <= ONDEMAND_VS_FLOOR.p50 * o.floorP50,
-    }),
+    `  on-demand overhead, ${workers} workers, ${rate} requests/s (response time minus the winner's compute);`,
   );
   log(
-    row("p99", [`${fixed(o.hubP99, 2)} ms`, `${fixed(o.floorP99, 2)} ms`], {
-      text: `<= ${ONDEMAND_VS_FLOOR.p99}x floor`,
-      ok: o.hubP99 <= ONDEMAND_VS_FLOOR.p99 * o.floorP99,
-    }),
+    `  floor: a bare aedes broker and an HTTP handler, each job to ${o.audience} workers (as many as the hub sends it to); echo: one subscriber`,
   );
-  out.scale_ondemand_hub_p50_ms = round(o.hubP50);
-  out.scale_ondemand_hub_p99_ms = round(o.hubP99);
-  out.scale_ondemand_floor_p50_ms = round(o.floorP50);
+  log(row("", ["hub", "floor", "echo"]));
+  for (const p of ["p50", "p99"] as const) {
+    const [hub, floor, echo] = [o[`hub${toUpper(p)}`], o[`floor${toUpper(p)}`], o[`echo${toUpper(p)}`]];
+    log(
+      row(
+        p,
+        [hub, floor, echo].map((x) => `${fixed(x, 2)} ms`),
+        {
+          text: `<= ${ONDEMAND_VS_FLOOR[p]}x floor`,
+          ok: hub <= ONDEMAND_VS_FLOOR[p] * floor,
+        },
+      ),
+    );
+    out[`scale_ondemand_hub_${p}_ms`] = round(hub);
+    out[`scale_ondemand_floor_${p}_ms`] = round(floor);
+    out[`scale_ondemand_echo_${p}_ms`] = round(echo);
+  }
   log(
-    row("failed requests", [String(o.hubFailures), String(o.floorFailures)], {
+    row("failed requests", [String(o.hubFailures), String(o.floorFailures), ""], {
       text: "0",
       ok: o.hubFailures === 0,
     }),
   );
-  out.scale_ondemand_floor_p99_ms = round(o.floorP99);
   out.scale_ondemand_hub_failures = o.hubFailures;
   return out;
 }

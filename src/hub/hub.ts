@@ -146,7 +146,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const workPeerPort = await workPeer?.listen().catch((err: unknown) => {
     front.stopAccepting();
     front.closeConnections();
-    flow.close();
+    void flow.close();
     void dashboard?.close();
     throw err;
   });
@@ -165,8 +165,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       setTimeout(resolve, options.drainMs ?? HUB_DEFAULTS.drainMs).unref(),
     );
     await Promise.race([drained, deadline]);
-    flow.close();
-    await drained;
+    await Promise.all([flow.close(), drained]);
     front.closeConnections();
     workPeer?.closeConnections();
     await Promise.all([counters.flush(), dashboardClosed]);

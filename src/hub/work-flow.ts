@@ -82,14 +82,19 @@ export class WorkFlow {
   /** Jobs this replica won and is crediting now: their winner, not a later result, answers. */
   private readonly crediting = new Set<string>();
   private closed = false;
+  /** Results being judged or credited now. */
+  private readonly handling = new Set<Promise<void>>();
 
   constructor(private readonly deps: WorkFlowDeps) {}
 
   async start(): Promise<void> {
     await this.deps.broker.subscribe(topics.allResults, (topic, payload, publisher) => {
-      this.onResult(topic, payload, publisher).catch((err: unknown) =>
-        this.deps.logger.error({ err, topic }, "handling a result failed"),
-      );
+      // Closed: nobody here waits for work any more, and the broker may close under a late handler.
+      if (this.closed) return;
+      const handled = this.onResult(topic, payload, publisher)
+        .catch((err: unknown) => this.deps.logger.error({ err, topic }, "handling a result failed"))
+        .finally(() => this.handling.delete(handled));
+      this.handling.add(handled);
     });
   }
 
@@ -249,10 +254,14 @@ export class WorkFlow {
     return this.waiters.count;
   }
 
-  /** Answers every waiting request with `closed` and refuses new ones. */
-  close(): void {
+  /**
+   * Answers every waiting request with `closed`, refuses new ones and new results; resolves once
+   * the results already being judged are done (a win among them is credited before the broker goes).
+   */
+  async close(): Promise<void> {
     this.closed = true;
     this.waiters.closeAll();
+    await Promise.all(this.handling);
   }
 
   /** One result: judged, counted (the one place results are counted), then credited if it is to be. */

@@ -9,7 +9,9 @@ const MODE_FIGURES = [
   "serviceP99",
   "upcheckP99",
   "deliveriesPerJob",
+  "hubServiceP99",
   "microsPerDelivery",
+  "brokerMicrosPerDelivery",
 ];
 
 describe("dpow bench --only scale", () => {
@@ -27,7 +29,7 @@ describe("dpow bench --only scale", () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toContain("cancel-to-all p99");
     const figures = JSON.parse(result.stdout) as Record<string, number | null>;
-    expect(figures.scale_floor_write_us).toBeGreaterThan(0);
+    expect(figures.scale_24_floor_write_us).toBeGreaterThan(0);
     for (const mode of ["subset8", "broadcast"])
       for (const name of MODE_FIGURES) {
         const value = figures[`scale_24_${mode}_${name}`];
@@ -43,5 +45,6 @@ describe("dpow bench --only scale", () => {
     }
     expect(figures.scale_ondemand_hub_p50_ms).toBeGreaterThan(0);
     expect(figures.scale_ondemand_floor_p50_ms).toBeGreaterThan(0);
+    expect(figures.scale_ondemand_echo_p50_ms).toBeGreaterThan(0);
   }, 120_000);
 });

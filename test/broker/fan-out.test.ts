@@ -4,6 +4,7 @@
  * has reached every worker: aedes delivers to each connection in publish order, so by then every
  * delivery of what was published before it has arrived.
  */
+import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { jobsAtLeastOnce } from "../../src/hub/broker/delivery.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
@@ -144,4 +145,82 @@ describe("subset fan-out (embedded broker)", () => {
     // Each worker expects 50; the chance that a fair draw leaves one under 15 is below 1e-9.
     for (const count of counts) expect(count).toBeGreaterThanOrEqual(15);
   });
+
+  it("writes subset jobs and cancels at QoS 0 to MQTT 3.1 and 3.1.1 workers; a broadcast keeps QoS 1", async () => {
+    // Four workers subscribed at QoS 1, a job and its cancel published at QoS 1 (as the hub does).
+    const deliveries = async (size: number, expected: number) => {
+      broker = await startEmbeddedBroker({
+        mqttPort: 0,
+        host: "127.0.0.1",
+        fanOut: { size, escalateMs: 60_000 },
+      });
+      const { default: mqtt } = await import("mqtt");
+      const url = `mqtt://127.0.0.1:${broker.port}`;
+      const clients = await Promise.all(
+        ([3, 3, 4, 4] as const).map((protocolVersion) =>
+          mqtt.connectAsync(url, {
+            username: "client",
+            password: "client",
+            protocolVersion,
+            reconnectPeriod: 0,
+          }),
+        ),
+      );
+      const seen: Array<{ at: number; topic: string; payload: string; qos: number }> = [];
+      const all = new Promise<void>((resolve) => {
+        clients.forEach((c, at) => {
+          c.on("message", (topic, payload, packet) => {
+            seen.push({ at, topic, payload: payload.toString(), qos: packet.qos });
+            if (seen.length === expected) resolve();
+          });
+        });
+      });
+      try {
+        await Promise.all(clients.map((c) => c.subscribeAsync(["work/#", "cancel/#"], { qos: 1 })));
+        const hub = jobsAtLeastOnce(broker.hub);
+        const hash = randomHash();
+        await hub.publish(topics.work("ondemand"), job(hash));
+        await hub.publish(topics.cancel("ondemand"), formatCancelPayload(hash));
+        await all;
+        return { hash, seen };
+      } finally {
+        await Promise.all(clients.map((c) => c.endAsync(true)));
+        await broker.close();
+        broker = undefined;
+      }
+    };
+    const subset = await deliveries(2, 4);
+    expect(subset.seen.map((m) => m.qos)).toEqual([0, 0, 0, 0]);
+    const receivers = [...new Set(subset.seen.map((m) => m.at))];
+    expect(receivers).toHaveLength(2);
+    for (const at of receivers)
+      expect(subset.seen.filter((m) => m.at === at).map((m) => [m.topic, m.payload])).toEqual([
+        [topics.work("ondemand"), job(subset.hash)],
+        [topics.cancel("ondemand"), subset.hash],
+      ]);
+    // No more workers than the subset: everything is broadcast through aedes, at the QoS asked for.
+    const broadcast = await deliveries(4, 8);
+    expect(broadcast.seen.map((m) => m.qos)).toEqual(Array(8).fill(1));
+  });
+
+  it("skips a worker that stops reading once 64 KiB wait for it: no worker can make the broker hold its jobs", async () => {
+    const { broker: b, workers: all } = await setUp(2, { size: 1, escalateMs: 600_000 });
+    // Neither reads: each job goes to one of them, and first fills the kernel's buffers (~4 MB here).
+    for (const w of all) (w.client.stream as Socket).pause();
+    const sent = 160_000;
+    const hashes = Array.from({ length: sent }, randomHash);
+    for (const hash of hashes) await b.hub.publish(topics.work("ondemand"), job(hash));
+    for (const w of all) (w.client.stream as Socket).resume();
+    await settle(b, all);
+    const received = all.map((w) => w.jobs.length);
+    // 160,000 jobs of 81 bytes (6.5 MB for each worker, on average): what neither the kernel nor
+    // 64 KiB took was skipped. Without the cap every one of them arrives.
+    for (const count of received) expect(count).toBeGreaterThan(0);
+    expect(received.reduce((a, b) => a + b, 0)).toBeLessThan(sent);
+    // And a worker that reads again gets jobs again.
+    const later = randomHash();
+    await b.hub.publish(topics.work("ondemand"), job(later));
+    await settle(b, all);
+    expect(got(all, later)).toHaveLength(1);
+  }, 60_000);
 });

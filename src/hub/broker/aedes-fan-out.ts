@@ -1,10 +1,19 @@
 /**
  * Subset fan-out (subset-fan-out.ts) inside aedes, transparent to clients: the worker connections
  * (account `client`) subscribed to `work/<type>` are the pool. A job or cancel for everyone goes
- * through aedes as always. One for a subset is handed by the broker to each member of its
- * audience (aedes' per-client publish: QoS, persistent session and read rights as usual), and to
- * every other reader of the topic (`dpowinterface`): going through aedes' router would cost one
- * refused delivery per worker outside the subset, ~1.4 µs each, most of a job's cost at 10,000.
+ * through aedes as always. One for a subset is written by the broker itself to each member of its
+ * audience and to every other reader of the topic (`dpowinterface`): going through aedes' router
+ * would cost one refused delivery per worker outside the subset, ~1.4 µs each, most of a job's
+ * cost at 10,000, and aedes' per-client publish allocates packet objects, queues the packet in the
+ * session and serialises it again for each receiver. Here it is serialised once (publish-frame.ts)
+ * and the same bytes written to each receiver.
+ *
+ * At QoS 0, whatever `--mqtt-job-qos` says: QoS 1 would buy a worker nothing here and cost the hub
+ * a PUBACK to read per delivery (half its cost). What QoS 1 gives is a queue for a persistent
+ * session, to send the job again after the connection drops; a subset job needs none: one lost so
+ * goes to more workers at the next escalation, and a worker reconnecting would get a job already
+ * handed to others. A connection with more than MAX_BACKLOG unsent (one that does not read) is
+ * skipped, as the heartbeat skips it: no stranger can make the hub buffer for it.
  *
  * Offline persistent sessions get no subset jobs (they were not chosen); while the hub itself
  * listens to a job topic in-process (no production code does; tests may), subset deliveries go
@@ -14,6 +23,7 @@ import type { Aedes, AedesPublishPacket, Client } from "aedes";
 import { type WorkType, workTypeOf } from "../../protocol/topics.js";
 import type { Account } from "./acl.js";
 import type { BrokerLogger } from "./logger.js";
+import { publishBytes } from "./publish-frame.js";
 import { trackSubscribers } from "./subscribers.js";
 import { type FanOutOptions, SubsetFanOut } from "./subset-fan-out.js";
 
@@ -34,6 +44,8 @@ export interface AedesFanOut {
 }
 
 type Live = Client & { closed?: boolean; connected?: boolean };
+/** Unsent output past which a connection gets no subset delivery (it is not reading). */
+const MAX_BACKLOG = 64 * 1024;
 
 export function aedesFanOut(
   aedes: Aedes,
@@ -46,16 +58,16 @@ export function aedesFanOut(
   /** The audience of subset deliveries that go through aedes, by payload buffer (aedes hands the same one to every subscriber). */
   const audiences = new WeakMap<Buffer, ReadonlySet<Client>>();
   const observers = new Map<Topic, Set<Client>>(TOPICS.map((t) => [t, new Set()]));
-  /** The QoS each tracked client subscribed to each topic at (the highest of its matching filters). */
-  const granted = new WeakMap<Client, Partial<Record<Topic, number>>>();
-  const grant = (client: Client, topic: Topic, qos: number | null) => {
-    let byTopic = granted.get(client);
-    if (!byTopic) {
-      byTopic = {};
-      granted.set(client, byTopic);
+  /** The topics each tracked client holds a matching filter for. */
+  const subscribed = new WeakMap<Client, Set<Topic>>();
+  const track = (client: Client, topic: Topic, listening: boolean) => {
+    let held = subscribed.get(client);
+    if (!held) {
+      held = new Set();
+      subscribed.set(client, held);
     }
-    if (qos === null) delete byTopic[topic];
-    else byTopic[topic] = qos;
+    if (listening) held.add(topic);
+    else held.delete(topic);
   };
   const qosOf: Record<string, 0 | 1> = {};
   const throughAedes = (topic: string, payload: Buffer) => {
@@ -72,24 +84,16 @@ export function aedesFanOut(
     );
   };
   const direct = (topic: Topic, payload: Buffer, audience: ReadonlySet<Client>) => {
-    const qos = qosOf[topic] ?? 0;
-    return new Promise<void>((resolve) => {
-      let left = 1;
-      const done = () => {
-        if (--left === 0) resolve();
-      };
-      const send = (client: Live) => {
-        // Not subscribed to this topic (a worker taking jobs but not cancels): nothing to send.
-        const subscribed = granted.get(client)?.[topic];
-        if (subscribed === undefined || client.closed || !client.connected) return;
-        left++;
-        const packet = { cmd: "publish" as const, topic, payload, retain: false, dup: false };
-        client.publish({ ...packet, qos: subscribed >= qos ? qos : 0 }, done);
-      };
-      for (const client of audience) send(client);
-      for (const client of observers.get(topic) as Set<Client>) send(client);
-      done();
-    });
+    const bytes = publishBytes(topic, payload);
+    const send = (client: Live) => {
+      // Not subscribed to this topic (a worker taking jobs but not cancels): nothing to send.
+      if (!subscribed.get(client)?.has(topic) || client.closed || !client.connected) return;
+      const conn = client.conn;
+      if (!conn.destroyed && conn.writableLength <= MAX_BACKLOG) conn.write(bytes);
+    };
+    for (const client of audience) send(client);
+    for (const client of observers.get(topic) as Set<Client>) send(client);
+    return Promise.resolve();
   };
   const publishTo =
     (topic: Topic) =>
@@ -108,7 +112,7 @@ export function aedesFanOut(
   trackSubscribers(aedes, TOPICS, {
     admit: () => true,
     changed: (client, topic, qos) => {
-      grant(client, topic, qos);
+      track(client, topic, qos !== null);
       if (!isWorker(client)) {
         const readers = observers.get(topic) as Set<Client>;
         if (qos === null) readers.delete(client);

@@ -1,37 +1,20 @@
 /**
- * The heartbeat, delivered by the broker itself: serialised once (a QoS 0 PUBLISH is the same for
- * MQTT 3.1 and 3.1.1, the versions aedes accepts) and the same bytes written to every subscriber, a
- * slice of subscribers per event-loop turn. Through aedes each of 10,000 deliveries
- * allocates its packets and serialises them again, and all of them run in one burst that stalls the
- * loop (`/upcheck/`, jobs) for tens of milliseconds every second.
+ * The heartbeat, delivered by the broker itself: serialised once (publish-frame.ts) and the same
+ * bytes written to every subscriber, a slice of subscribers per event-loop turn. Through aedes each
+ * of 10,000 deliveries allocates its packets and serialises them again, and all of them run in one
+ * burst that stalls the loop (`/upcheck/`, jobs) for tens of milliseconds every second.
  *
  * QoS 0 and not retained, as aedes would send it; the hub's own in-process subscriptions do not
  * see it (the hub is its sender). A connection that does not read (its unsent
  * output past MAX_BACKLOG) is skipped: a heartbeat it cannot take now is worth nothing later.
  */
 import type { Aedes, Client } from "aedes";
+import { publishBytes } from "./publish-frame.js";
 import { trackSubscribers } from "./subscribers.js";
 
 /** Subscribers written per event-loop turn: ~0.5k writes of a few microseconds each. */
 const SLICE = 512;
 const MAX_BACKLOG = 64 * 1024;
-
-function remainingLength(n: number): number[] {
-  const bytes: number[] = [];
-  do {
-    const byte = n % 128;
-    n = Math.floor(n / 128);
-    bytes.push(n > 0 ? byte | 0x80 : byte);
-  } while (n > 0);
-  return bytes;
-}
-
-/** A QoS 0 PUBLISH of `payload` on `topic` (MQTT 3.1 and 3.1.1). */
-export function publishBytes(topic: string, payload: Buffer): Buffer {
-  const name = Buffer.from(topic);
-  const body = Buffer.concat([Buffer.from([name.length >> 8, name.length & 0xff]), name, payload]);
-  return Buffer.concat([Buffer.from([0x30, ...remainingLength(body.length)]), body]);
-}
 
 export interface PacedBroadcast {
   /** Writes `payload` on the tracked topic to every subscriber; resolves once all are written. */
