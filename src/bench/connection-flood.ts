@@ -1,9 +1,10 @@
 /**
- * A manual measurement of the descriptor reserve (README, "Security and limits"): a `dpow server`
- * process under its own open-file limit, 20,000 MQTT connection attempts from child processes
- * (each under its own limit, from 250 loopback addresses so the per-address cap does not bite), and
- * meanwhile a service request and an /upcheck/ every 50 ms on a new connection each. Prints what
- * the attackers got, how the probes fared and the hub's peak descriptor count.
+ * The descriptor reserve under attack (README, "Security and limits"), part of the scale
+ * benchmark: a `dpow server` process under its own open-file limit, 20,000 MQTT connection
+ * attempts from child processes (each under its own limit, from 250 loopback addresses so the
+ * per-address cap does not bite), and meanwhile a service request and an /upcheck/ every 50 ms on
+ * a new connection each. Reports what the attackers got, how the probes fared, the hub's peak
+ * descriptor count and its log lines about the refusals. Also runs alone, printing JSON:
  *
  *   npm run build && node dist/bench/connection-flood.js [attempts] [attackers] [--mqtt-max-connections]
  *
@@ -11,7 +12,7 @@
  */
 import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,6 +20,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SimulatedSwarm } from "./hub-workers.js";
+import { percentile } from "./section.js";
 
 const BIN = fileURLToPath(new URL("../../bin/dpow.js", import.meta.url));
 const PROBE_EVERY_MS = 50;
@@ -104,12 +106,28 @@ function httpTime(port: number, method: "GET" | "POST", path: string, body?: str
   });
 }
 
-const percentile = (values: number[], p: number) =>
-  values.length === 0
-    ? Number.NaN
-    : ([...values].sort((a, b) => a - b)[Math.ceil(p * values.length) - 1] as number);
+export interface FloodReport extends AttackReport {
+  attempts: number;
+  attackers: number;
+  floodSeconds: number;
+  /** The hub's cap on MQTT connections, from its start-up log. */
+  maxConnections: number | undefined;
+  hubPeakDescriptors: number;
+  /** Service requests and /upcheck/ probes that got no (right) answer. */
+  probeFailures: number;
+  serviceMs: { n: number; p50: number; p99: number };
+  upcheckMs: { n: number; p50: number; p99: number };
+  /** The hub's summary lines about refused connections. */
+  refusalLogLines: number;
+  /** The hub's exit code after SIGTERM: 0 means it was up and shut down cleanly. */
+  hubExit: number | null;
+}
 
-async function main(attempts: number, attackers: number, maxConnections: string | undefined): Promise<void> {
+export async function connectionFlood(
+  attempts: number,
+  attackers: number,
+  maxConnections?: string,
+): Promise<FloodReport> {
   const dir = mkdtempSync(join(tmpdir(), "dpow-flood-"));
   const db = join(dir, "hub.db");
   const added = spawnSync(
@@ -198,35 +216,38 @@ async function main(attempts: number, attackers: number, maxConnections: string 
   for (const child of children) child.disconnect();
   await swarm.close();
   hub.kill("SIGTERM");
-  const exitCode = await new Promise((resolve) => hub.once("exit", resolve));
+  const exitCode = await new Promise<number | null>((resolve) => hub.once("exit", resolve));
   rmSync(dir, { recursive: true, force: true });
   const summaries = logs.filter((l) =>
     String(l.msg).startsWith("MQTT connections refused (over the hub's cap"),
   );
-  console.log(
-    JSON.stringify(
-      {
-        attempts,
-        attackers,
-        floodSeconds: Number(floodSeconds.toFixed(1)),
-        ...total,
-        maxConnections: logs.find((l) => l.maxConnections !== undefined)?.maxConnections,
-        hubPeakDescriptors: peakDescriptors,
-        probeFailures: failures,
-        serviceMs: { n: service.length, p50: percentile(service, 0.5), p99: percentile(service, 0.99) },
-        upcheckMs: { n: upcheck.length, p50: percentile(upcheck, 0.5), p99: percentile(upcheck, 0.99) },
-        refusalLogLines: summaries.length,
-        hubExit: exitCode,
-      },
-      (_, v) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toFixed(1)) : v),
-    ),
-  );
+  return {
+    attempts,
+    attackers,
+    floodSeconds,
+    ...total,
+    maxConnections: logs.find((l) => l.maxConnections !== undefined)?.maxConnections as number | undefined,
+    hubPeakDescriptors: peakDescriptors,
+    probeFailures: failures,
+    serviceMs: { n: service.length, p50: percentile(service, 0.5), p99: percentile(service, 0.99) },
+    upcheckMs: { n: upcheck.length, p50: percentile(upcheck, 0.5), p99: percentile(upcheck, 0.99) },
+    refusalLogLines: summaries.length,
+    hubExit: exitCode,
+  };
 }
 
-const [mode, ...args] = process.argv.slice(2);
-if (mode === "attack") {
-  const [port, from, count] = args.map(Number) as [number, number, number];
-  await attacker(port, from, count);
-} else {
-  await main(Number(mode ?? 20_000), Number(args[0] ?? 4), args[1]);
+// Run as a script (or forked as an attacker); imported by the scale benchmark, it does nothing.
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [mode, ...args] = process.argv.slice(2);
+  if (mode === "attack") {
+    const [port, from, count] = args.map(Number) as [number, number, number];
+    await attacker(port, from, count);
+  } else {
+    const report = await connectionFlood(Number(mode ?? 20_000), Number(args[0] ?? 4), args[1]);
+    console.log(
+      JSON.stringify(report, (_, v) =>
+        typeof v === "number" && !Number.isInteger(v) ? Number(v.toFixed(1)) : v,
+      ),
+    );
+  }
 }

@@ -47,15 +47,15 @@ export interface OnDemandFloor {
 
 /**
  * The on-demand round trip with no hub logic: POST { hash } -> work/ondemand -> first result ->
- * answer -> cancel/ondemand, at QoS 0 (aedes' cheapest delivery) to every subscriber.
+ * answer -> cancel/ondemand, to every subscriber at `qos` (the hub's: 0 for a subset, 1 broadcast).
  */
-export async function startOnDemandFloor(difficulty: bigint): Promise<OnDemandFloor> {
+export async function startOnDemandFloor(difficulty: bigint, qos: 0 | 1): Promise<OnDemandFloor> {
   const aedes = await Aedes.createBroker();
   // As the hub's broker: without noDelay, Nagle and delayed ACKs add ~40 ms to the round trip.
   const tcp = createServer({ noDelay: true }, (socket) => aedes.handle(socket));
   const waiting = new Map<string, (work: string) => void>();
   const publish = (topic: string, payload: Buffer) =>
-    aedes.publish({ cmd: "publish", topic, payload, qos: 0, retain: false, dup: false }, () => {});
+    aedes.publish({ cmd: "publish", topic, payload, qos, retain: false, dup: false }, () => {});
   aedes.subscribe(
     "result/#",
     (packet, done) => {

@@ -13,14 +13,17 @@
  *   DPOW_BENCH_SCALE_FANOUT    fan-out sizes to compare, 0 = broadcast (default: the default size, 0)
  *   DPOW_BENCH_SCALE_CHILDREN  worker processes (default 2)
  *   DPOW_BENCH_SCALE_ONDEMAND  workers@requests-per-second of the on-demand overhead (default "100@200")
+ *   DPOW_BENCH_SCALE_FLOOD     MQTT connection attempts against a `dpow server` (default 20000)
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { DEFAULT_ANNOUNCEMENTS } from "../hub/announcements.js";
 import { startEmbeddedBroker } from "../hub/broker/embedded.js";
 import { FAN_OUT_DEFAULTS } from "../hub/broker/subset-fan-out.js";
+import { MQTT_DEFAULTS } from "../hub/launch.js";
 import { formatU64 } from "../nano/hex.js";
 import { topics } from "../protocol/topics.js";
+import { connectionFlood } from "./connection-flood.js";
 import type { OnDemandSamples } from "./hub-load.js";
 import { BENCH_BASE, call, launchBenchHub, startRig, stopChild } from "./hub-rig.js";
 import type { RequestSamples, ScaleCommand, ShareStats } from "./scale-child.js";
@@ -42,6 +45,7 @@ interface Settings {
   modes: Mode[];
   children: number;
   ondemand: Scenario;
+  floodAttempts: number;
 }
 
 function scenarios(text: string): Scenario[] {
@@ -71,6 +75,7 @@ function settingsFrom(env: NodeJS.ProcessEnv): Settings {
     modes,
     children: Math.round(number("DPOW_BENCH_SCALE_CHILDREN", 2)),
     ondemand: scenarios(env.DPOW_BENCH_SCALE_ONDEMAND ?? "100@200")[0] as Scenario,
+    floodAttempts: Math.round(number("DPOW_BENCH_SCALE_FLOOD", 20_000)),
   };
 }
 
@@ -113,6 +118,8 @@ interface ModeFigures {
   winDispersion: number;
   maxWins: number;
   failures: number;
+  /** What the first failed request got, to print. */
+  firstFailure: string | undefined;
 }
 
 const toUpper = (p: "p50" | "p99") => (p === "p50" ? "P50" : "P99");
@@ -247,6 +254,7 @@ function figures(
     winDispersion: squares / scenario.workers / Math.max(meanWins, 1e-9),
     maxWins: Math.max(0, ...wins.values()),
     failures: samples.sent.length - answered.length,
+    firstFailure: samples.sent.find((s) => s.error !== undefined)?.error,
   };
 }
 
@@ -327,9 +335,12 @@ async function floorMicros(sockets: number): Promise<number> {
 
 /** On-demand overhead (response time minus the winner's compute) on the hub and on the floor. */
 async function ondemandOverhead(settings: Settings, runs: number) {
-  const rig = await startRig();
-  const floor = await startOnDemandFloor(BENCH_BASE);
   const { workers, rate } = settings.ondemand;
+  // The floor's swarm is the hub's audience: as many workers get each job, each as fast, at the
+  // QoS the hub sends it at (0 to a subset, the job QoS when every worker gets it).
+  const audience = FAN_OUT_DEFAULTS.size > 0 ? Math.min(workers, FAN_OUT_DEFAULTS.size) : workers;
+  const rig = await startRig();
+  const floor = await startOnDemandFloor(BENCH_BASE, audience < workers ? 0 : MQTT_DEFAULTS.jobQos);
   const seconds = Math.min(settings.seconds, 5);
   const overhead = async (port: number, mqttPort: number, count: number, meanSolveMs: number) => {
     await rig.load({ kind: "swarm", mqttPort, password: rig.clientPassword, workers: count, meanSolveMs });
@@ -343,8 +354,6 @@ async function ondemandOverhead(settings: Settings, runs: number) {
     // A failed request (a timeout on an overloaded machine) is counted and printed, not averaged in.
     return { p50: percentile(s.overheadMs, 0.5), p99: percentile(s.overheadMs, 0.99), failures: s.failures };
   };
-  // The floor's swarm is the hub's audience: as many workers get each job, each as fast.
-  const audience = FAN_OUT_DEFAULTS.size > 0 ? Math.min(workers, FAN_OUT_DEFAULTS.size) : workers;
   try {
     type Run = { p50: number; p99: number; failures: number };
     const hub: Run[] = [];
@@ -542,9 +551,57 @@ function reportScenario(
   for (const m of modes) {
     const f = byMode.get(m) as ModeFigures;
     const prefix = `scale_${scenario.workers}_${m === 0 ? "broadcast" : `subset${m}`}_`;
-    for (const [key, value] of Object.entries(f)) out[`${prefix}${key}`] = round(value, 3);
+    for (const [key, value] of Object.entries(f))
+      if (typeof value === "number") out[`${prefix}${key}`] = round(value, 3);
+    if (f.firstFailure !== undefined) log(`  ${label(m)}: the first failed request got: ${f.firstFailure}`);
   }
   return out;
+}
+
+/** The descriptor reserve: a flood of MQTT connections against a real `dpow server` process. */
+async function reportFlood(attempts: number, log: (line: string) => void): Promise<Record<string, unknown>> {
+  const f = await connectionFlood(attempts, 4);
+  const cap = f.maxConnections ?? Number.NaN;
+  log(
+    `  ${attempts} MQTT connection attempts from 250 addresses against \`dpow server\` (its cap: ${cap} connections), a service request and an /upcheck/ every 50 ms meanwhile`,
+  );
+  log(
+    row(
+      "accepted / refused (CONNACK 3) / dropped",
+      [`${f.accepted} / ${f.refusedWithReason} / ${f.closedUnanswered}`],
+      {
+        text: "dropped 0",
+        ok: f.closedUnanswered === 0 && f.accepted <= cap,
+      },
+    ),
+  );
+  log(row("probes unanswered", [String(f.probeFailures)], { text: "0", ok: f.probeFailures === 0 }));
+  log(
+    row("/upcheck/ p99 during the flood", [`${fixed(f.upcheckMs.p99)} ms`], {
+      text: `<= ${UPCHECK_P99_MS} ms`,
+      ok: f.upcheckMs.p99 <= UPCHECK_P99_MS,
+    }),
+  );
+  log(row("service p99 during the flood", [`${fixed(f.serviceMs.p99)} ms`]));
+  log(row("hub's peak open descriptors", [String(f.hubPeakDescriptors)]));
+  log(
+    row("log lines about the refusals", [String(f.refusalLogLines)], {
+      text: "1 a minute",
+      ok:
+        f.refusedWithReason === 0 || (f.refusalLogLines >= 1 && f.refusalLogLines <= 1 + f.floodSeconds / 60),
+    }),
+  );
+  log(
+    row("hub's exit code on SIGTERM after it", [String(f.hubExit)], { text: "0 (up)", ok: f.hubExit === 0 }),
+  );
+  return {
+    scale_flood_accepted: f.accepted,
+    scale_flood_refused: f.refusedWithReason,
+    scale_flood_dropped: f.closedUnanswered,
+    scale_flood_probe_failures: f.probeFailures,
+    scale_flood_upcheck_p99_ms: round(f.upcheckMs.p99),
+    scale_flood_hub_exit: f.hubExit,
+  };
 }
 
 async function run(context: BenchContext): Promise<Record<string, unknown>> {
@@ -574,7 +631,7 @@ async function run(context: BenchContext): Promise<Record<string, unknown>> {
     `  on-demand overhead, ${workers} workers, ${rate} requests/s (response time minus the winner's compute);`,
   );
   log(
-    `  floor: a bare aedes broker and an HTTP handler, each job to ${o.audience} workers (as many as the hub sends it to); echo: one subscriber`,
+    `  floor: a bare aedes broker and an HTTP handler, each job to ${o.audience} workers (as many as the hub sends it to, at its QoS); echo: one subscriber`,
   );
   log(row("", ["hub", "floor", "echo"]));
   for (const p of ["p50", "p99"] as const) {
@@ -600,6 +657,7 @@ async function run(context: BenchContext): Promise<Record<string, unknown>> {
     }),
   );
   out.scale_ondemand_hub_failures = o.hubFailures;
+  Object.assign(out, await reportFlood(settings.floodAttempts, log));
   return out;
 }
 

@@ -49,7 +49,7 @@ export function addMqttFlags(command: Command): Command {
     )
     .option(
       "--mqtt-job-qos <0|1>",
-      "QoS of jobs and cancels: 1 queues them for offline persistent sessions, 0 saves a PUBACK per delivery",
+      "QoS of jobs and cancels sent to every worker: 1 queues them for offline persistent sessions, 0 saves a PUBACK per delivery (those sent to a --fanout subset go at 0)",
       String(MQTT_DEFAULTS.jobQos),
     )
     .option(

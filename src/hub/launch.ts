@@ -141,7 +141,7 @@ export async function launchServer(config: ServerConfig): Promise<RunningServer>
     for (const close of closers.reverse()) await close();
   };
   try {
-    const ledger = await openLedger(config);
+    const ledger = await openLedger({ ...config, checkpoints: "thread" });
     closers.push(() => ledger.close());
     const { coordinator, precache } = await openCoordinator(config);
     closers.push(() => coordinator.close());
@@ -191,7 +191,7 @@ async function openDashboardStores(
   period: PayoutPeriod | undefined,
   closers: Array<() => Promise<void>>,
 ) {
-  const rollups = await openRollupStore(config);
+  const rollups = await openRollupStore({ ...config, checkpoints: "thread" });
   closers.push(() => rollups.close());
   return { ...settings, rollups, period };
 }

@@ -5,12 +5,12 @@
  * threshold that job already meets, shares that job's result.
  */
 
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { CodedError } from "../errors.js";
 import { formatHash } from "../nano/hex.js";
 import { workValue } from "../nano/work.js";
+import { threadModuleUrl } from "../thread-module.js";
 import type { GenerateOptions, WorkResult } from "./backend.js";
 import { type EngineOptions, type KernelSpec, kernelName, resolveKernel } from "./engine.js";
 import type { FromSearchThread, ToSearchThread } from "./pool-messages.js";
@@ -53,14 +53,7 @@ function abortError(): Error {
 }
 
 /** The compiled search thread: next to this module in dist/, or dist/ when running from source. */
-function searchThreadUrl(): URL {
-  const here = new URL("./search-thread.js", import.meta.url);
-  if (!import.meta.url.endsWith(".ts")) return here;
-  const built = new URL("../../dist/pow/search-thread.js", import.meta.url);
-  if (!existsSync(built))
-    throw new Error("the pool runs dist/pow/search-thread.js: run `npm run build` first");
-  return built;
-}
+const searchThreadUrl = (): URL => threadModuleUrl(import.meta.url, "search-thread.js", "pow");
 
 export class WorkPool {
   private readonly queue: SearchJob[] = [];

@@ -2,6 +2,7 @@ import Database from "better-sqlite3";
 import { StoreUnreachableError } from "../hub/ports.js";
 import type { SqlDatabase, SqlExecutor, SqlValue, TransactionOptions } from "./database.js";
 import { pendingSteps, recordSql, type Schema } from "./migrations.js";
+import { WalCheckpoints } from "./wal-checkpoints.js";
 
 /**
  * How far a commit goes before it counts as done. Both survive a crash of the process at any point
@@ -16,6 +17,9 @@ export type SqliteSync = "full" | "normal";
  * store) must: WAL, so the CLI can read and write while the server runs; a busy timeout, so they
  * wait for each other instead of failing. `file` ":memory:" gives a private in-memory database.
  */
+/** Where a connection's WAL checkpoints run (SqliteDatabase.open). */
+export type WalCheckpointing = "inline" | "thread";
+
 export function openSqlite(file: string, sync: SqliteSync): Database.Database {
   let db: Database.Database | undefined;
   try {
@@ -100,10 +104,22 @@ export class SqliteDatabase implements SqlDatabase {
   };
 
   /** `db` is the connection itself: migrations and tests reach it directly. */
-  constructor(readonly db: Database.Database) {}
+  constructor(
+    readonly db: Database.Database,
+    private readonly checkpoints?: WalCheckpoints,
+  ) {}
 
-  /** Opens `file` (see openSqlite) with `schemas` migrated. */
-  static open(file: string, sync: SqliteSync, schemas: readonly Schema[]): SqliteDatabase {
+  /**
+   * Opens `file` (see openSqlite) with `schemas` migrated. `checkpoints` "thread" moves the WAL's
+   * checkpoints to a thread (wal-checkpoints.ts): for a long-running process that commits on its
+   * event loop (the hub); "inline" leaves them to SQLite, on the committing thread.
+   */
+  static open(
+    file: string,
+    sync: SqliteSync,
+    schemas: readonly Schema[],
+    checkpoints: WalCheckpointing = "inline",
+  ): SqliteDatabase {
     const db = openSqlite(file, sync);
     try {
       migrateSqlite(db, schemas);
@@ -111,7 +127,11 @@ export class SqliteDatabase implements SqlDatabase {
       db.close();
       throw err;
     }
-    return new SqliteDatabase(db);
+    const inMemory = file === ":memory:";
+    return new SqliteDatabase(
+      db,
+      checkpoints === "thread" && !inMemory ? WalCheckpoints.start(db, file) : undefined,
+    );
   }
 
   get closed(): boolean {
@@ -160,6 +180,8 @@ export class SqliteDatabase implements SqlDatabase {
 
   async close(): Promise<void> {
     await this.tail;
+    // The thread's connection goes first: the last one to close checkpoints what is left.
+    await this.checkpoints?.stop();
     if (this.db.open) this.db.close();
   }
 

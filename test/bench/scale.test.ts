@@ -24,6 +24,7 @@ describe("dpow bench --only scale", () => {
         DPOW_BENCH_SCALE_FANOUT: "8,0",
         DPOW_BENCH_SCALE_SOLVE_MS: "200",
         DPOW_BENCH_SCALE_ONDEMAND: "10@20",
+        DPOW_BENCH_SCALE_FLOOD: "200",
       },
     });
     expect(result.status, result.stderr).toBe(0);
@@ -46,5 +47,10 @@ describe("dpow bench --only scale", () => {
     expect(figures.scale_ondemand_hub_p50_ms).toBeGreaterThan(0);
     expect(figures.scale_ondemand_floor_p50_ms).toBeGreaterThan(0);
     expect(figures.scale_ondemand_echo_p50_ms).toBeGreaterThan(0);
+    // The flood against a real `dpow server`: below its cap every attempt gets in, the hub stays up.
+    expect(figures.scale_flood_accepted).toBe(200);
+    expect(figures.scale_flood_dropped).toBe(0);
+    expect(figures.scale_flood_probe_failures).toBe(0);
+    expect(figures.scale_flood_hub_exit).toBe(0);
   }, 120_000);
 });

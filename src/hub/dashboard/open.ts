@@ -10,5 +10,5 @@ export async function openRollupStore(where: LedgerLocation): Promise<RollupStor
     return new SqlRollupStore(await PostgresDatabase.connect(where.postgresUrl, 2, [ROLLUP_SCHEMA]));
   }
   // History is not money: losing the last few seconds of counts to a power cut is fine, an fsync per write is not.
-  return new SqlRollupStore(SqliteDatabase.open(where.db, "normal", [ROLLUP_SCHEMA]));
+  return new SqlRollupStore(SqliteDatabase.open(where.db, "normal", [ROLLUP_SCHEMA], where.checkpoints));
 }

@@ -1,4 +1,4 @@
-import type { SqliteSync } from "../../sql/sqlite.js";
+import type { SqliteSync, WalCheckpointing } from "../../sql/sqlite.js";
 import type { Ledger } from "../ports.js";
 import { PostgresLedger } from "./postgres.js";
 import { SqliteLedger } from "./sqlite.js";
@@ -8,10 +8,12 @@ export interface LedgerLocation {
   db: string;
   /** SQLite only: whether every commit is fsynced (see SqliteLedger). */
   sync?: SqliteSync;
+  /** SQLite only: "thread" for the hub's own connections (see WalCheckpoints); default "inline". */
+  checkpoints?: WalCheckpointing;
   postgresUrl?: string;
 }
 
 export function openLedger(where: LedgerLocation): Promise<Ledger> {
   if (where.postgresUrl !== undefined) return PostgresLedger.connect(where.postgresUrl);
-  return Promise.resolve(new SqliteLedger(where.db, where.sync));
+  return Promise.resolve(new SqliteLedger(where.db, where.sync, where.checkpoints));
 }

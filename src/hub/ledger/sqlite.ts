@@ -1,4 +1,4 @@
-import { SqliteDatabase, type SqliteSync } from "../../sql/sqlite.js";
+import { SqliteDatabase, type SqliteSync, type WalCheckpointing } from "../../sql/sqlite.js";
 import type { Win } from "../ports.js";
 import { GroupCommit } from "./group-commit.js";
 import { LEDGER_SCHEMA } from "./schema.js";
@@ -28,8 +28,12 @@ export class SqliteLedger extends SqlLedger {
    * keeps every acknowledged win through any crash of the hub process; "full" also through a power
    * loss, at the cost of an fsync on the path of every on-demand answer.
    */
-  constructor(file: string, sync: SqliteSync = SQLITE_LEDGER_DEFAULTS.sync) {
-    super(SqliteDatabase.open(file, sync, [LEDGER_SCHEMA]));
+  constructor(
+    file: string,
+    sync: SqliteSync = SQLITE_LEDGER_DEFAULTS.sync,
+    checkpoints: WalCheckpointing = "inline",
+  ) {
+    super(SqliteDatabase.open(file, sync, [LEDGER_SCHEMA], checkpoints));
   }
 
   override recordWin(win: Win): Promise<WinRecord> {
