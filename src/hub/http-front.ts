@@ -6,6 +6,7 @@ import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { apiAnswerOf } from "../errors.js";
 import { echoableId, errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
 import { surviveAcceptErrors } from "./accept-errors.js";
+import { addressKey } from "./address-key.js";
 import type { PublicApi } from "./dashboard/public-api.js";
 import type { HubMetrics } from "./metrics.js";
 import { isPrecachePath, type PrecacheEndpoints, servePrecache } from "./precache/http-routes.js";
@@ -117,7 +118,7 @@ export class HttpFront {
 
   /** Counts a new connection against its address; past the cap it is closed at once, unread. */
   private admit(socket: Socket): void {
-    const address = socket.remoteAddress ?? "";
+    const address = addressKey(socket.remoteAddress ?? "");
     const open = (this.connections.get(address) ?? 0) + 1;
     if (open > this.limits.maxConnectionsPerIp) {
       socket.destroy();

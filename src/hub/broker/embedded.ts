@@ -13,6 +13,7 @@ import { createWebSocketStream, WebSocketServer } from "ws";
 import { CodedError } from "../../errors.js";
 import { MQTT_WEBSOCKET_PATH, topics } from "../../protocol/topics.js";
 import { surviveAcceptErrors } from "../accept-errors.js";
+import { addressKey } from "../address-key.js";
 import { openFileLimit } from "../open-file-limit.js";
 import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
@@ -200,7 +201,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   };
   // Without noDelay, Nagle plus delayed ACKs add ~40 ms to a small message answered with another.
   const tcp = createServer({ noDelay: true }, (socket: Socket) =>
-    handle(socket, socket.remoteAddress ?? "?"),
+    handle(socket, addressKey(socket.remoteAddress ?? "?")),
   );
   const port = await listen(tcp, options.mqttPort ?? BROKER_DEFAULTS.mqttPort, options.host).catch(
     async (err: unknown) => {
@@ -246,7 +247,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
         // Split by hand: the URL is untrusted and `new URL("//", base)` throws.
         if (!paths.has((req.url ?? "/").split("?", 1)[0] as string)) return;
         wss.handleUpgrade(req, socket, head, (ws) =>
-          handle(createWebSocketStream(ws), req.socket.remoteAddress ?? "?", req),
+          handle(createWebSocketStream(ws), addressKey(req.socket.remoteAddress ?? "?"), req),
         );
       });
     },
@@ -423,7 +424,8 @@ function inProcessBroker(
   });
   /** "address clientId" -> until when that client id is refused from that address. */
   const refused = new Map<string, number>();
-  const refusalKey = (clientId: string, address: string | undefined) => `${address ?? "?"} ${clientId}`;
+  const refusalKey = (clientId: string, address: string | undefined) =>
+    `${addressKey(address ?? "?")} ${clientId}`;
   // Wraps the accounts' check: a refused client id gets CONNACK 5 (not authorized) before it.
   const authenticate = aedes.authenticate;
   aedes.authenticate = (client, username, password, done) => {

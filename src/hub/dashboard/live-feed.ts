@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { addressKey } from "../address-key.js";
 
 /** What the live feed's viewers may hold of the hub. */
 export interface LiveLimits {
@@ -51,7 +52,7 @@ export class LiveFeed {
   }
 
   serve(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): void {
-    const address = req.socket.remoteAddress ?? "";
+    const address = addressKey(req.socket.remoteAddress ?? "");
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (fromAddress >= this.limits.maxViewersPerIp || this.viewers.size >= this.limits.maxViewers) {
       const perIp = fromAddress >= this.limits.maxViewersPerIp;
