@@ -7,8 +7,11 @@ import { apiAnswerOf } from "../errors.js";
 import { echoableId, errors, MAX_REQUEST_BYTES } from "../protocol/service.js";
 import { surviveAcceptErrors } from "./accept-errors.js";
 import { addressKey } from "./address-key.js";
+import { defaultMaxHttpConnections } from "./broker/connection-limits.js";
+import { RefusalLog } from "./broker/refusal-log.js";
 import type { PublicApi } from "./dashboard/public-api.js";
 import type { HubMetrics } from "./metrics.js";
+import { openFileLimit } from "./open-file-limit.js";
 import { isPrecachePath, type PrecacheEndpoints, servePrecache } from "./precache/http-routes.js";
 import type { ApiAnswer, ServiceApi } from "./service-api.js";
 import type { WebPages } from "./web-pages.js";
@@ -21,12 +24,20 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 /** Close code of a WebSocket closed for breaking a limit (RFC 6455 7.4.1: policy violation). */
 const WS_POLICY_VIOLATION = 1008;
 const JSON_HEADERS = { "content-type": "application/json" };
+/** Refused connections are logged as one summary line per minute (a log flood is an attack too). */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 /**
  * What one client may hold of the hub, per connection and per address. Each bound is listed, with
  * its flag and what an attack gets against it, in the README's "Security and limits".
  */
 export interface HttpLimits {
+  /**
+   * Open HTTP and WebSocket connections in all, `/mqtt` workers aside (the broker caps those);
+   * past it a new one is closed unread. 0 = no cap; not given: from the open-file limit
+   * (defaultMaxHttpConnections), so a flood from many addresses cannot take the hub's descriptors.
+   */
+  maxConnections?: number;
   /** Open HTTP and WebSocket connections from one remote address; 0 = no cap (behind a proxy). */
   maxConnectionsPerIp: number;
   /** Request headers must be complete within this. */
@@ -92,6 +103,11 @@ export class HttpFront {
   private readonly limits: HttpLimits;
   /** Open connections per remote address (only with a cap). */
   private readonly connections = new Map<string, number>();
+  /** Connections open now that count against maxConnections (handed to `/mqtt`: no longer). */
+  private open = 0;
+  private readonly maxConnections: number;
+  private readonly handedOff = new WeakSet<Duplex>();
+  private readonly capRefusals: RefusalLog | undefined;
   /** Requests taken in and not yet answered, and who waits for that to reach zero (drain). */
   private inFlight = 0;
   private readonly idleWaiters: Array<() => void> = [];
@@ -107,7 +123,15 @@ export class HttpFront {
       },
       (req, res) => this.route(req, res),
     );
-    if (this.limits.maxConnectionsPerIp > 0) {
+    this.maxConnections = this.limits.maxConnections ?? defaultMaxHttpConnections(openFileLimit());
+    if (this.maxConnections > 0) {
+      this.capRefusals = new RefusalLog(
+        options.logger,
+        `HTTP connections refused (over the hub's cap of ${this.maxConnections})`,
+        REFUSAL_LOG_INTERVAL_MS,
+      );
+    }
+    if (this.limits.maxConnectionsPerIp > 0 || this.maxConnections > 0) {
       this.server.on("connection", (socket: Socket) => this.admit(socket));
     }
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -116,16 +140,25 @@ export class HttpFront {
     this.wss.on("connection", (ws) => this.serveSocket(ws));
   }
 
-  /** Counts a new connection against its address; past the cap it is closed at once, unread. */
+  /** Counts a new connection in all and against its address; past either cap it is closed at once, unread. */
   private admit(socket: Socket): void {
     const address = addressKey(socket.remoteAddress ?? "");
-    const open = (this.connections.get(address) ?? 0) + 1;
-    if (open > this.limits.maxConnectionsPerIp) {
+    if (this.maxConnections > 0 && this.open >= this.maxConnections) {
+      this.capRefusals?.note(address);
       socket.destroy();
       return;
     }
-    this.connections.set(address, open);
+    const perIp = this.limits.maxConnectionsPerIp;
+    const fromAddress = (this.connections.get(address) ?? 0) + 1;
+    if (perIp > 0 && fromAddress > perIp) {
+      socket.destroy();
+      return;
+    }
+    this.open++;
+    if (perIp > 0) this.connections.set(address, fromAddress);
     socket.once("close", () => {
+      if (!this.handedOff.has(socket)) this.open--;
+      if (perIp === 0) return;
       const left = (this.connections.get(address) ?? 1) - 1;
       if (left === 0) this.connections.delete(address);
       else this.connections.set(address, left);
@@ -150,6 +183,7 @@ export class HttpFront {
   /** Stops accepting connections and requests; in-flight requests keep going (see drain). */
   stopAccepting(): void {
     clearInterval(this.pinger);
+    this.capRefusals?.close();
     this.server.close();
     this.server.closeIdleConnections();
   }
@@ -271,6 +305,10 @@ export class HttpFront {
     }
     if (!this.options.foreignUpgradePaths.includes(path)) {
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");
+    } else if (!this.handedOff.has(socket)) {
+      // A worker on `/mqtt` from here on: the broker's cap counts it (TCP and WebSocket together).
+      this.handedOff.add(socket);
+      this.open--;
     }
   }
 

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseHash, parseU64, workValue } from "../../src/nano/index.js";
 import { FakeWorker, randomHash } from "../helpers/fake-worker.js";
 import { type HubProcess, postWork, spawnHub, TEST_DIFFICULTY, tempDir } from "../helpers/hub-process.js";
-import { addService } from "../helpers/service-clients.js";
+import { addService, openTcp } from "../helpers/service-clients.js";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -159,5 +159,58 @@ describe("adversarial: more MQTT connections than the hub has descriptors", () =
     const summaries = capLines(running, 3);
     expect(summaries.length).toBe(1);
     expect(summaries[0]?.refused).toBeGreaterThanOrEqual(2);
+  });
+
+  it("--max-connections: HTTP connections past it are closed unread, /mqtt workers aside, one summary line", async () => {
+    const { hub: running } = await hub(["--max-connections", "4", "--max-connections-per-ip", "0"]);
+    // Three workers on /mqtt first: handed to the broker, whose own cap counts them.
+    const ws = `ws://127.0.0.1:${running.httpPort}/mqtt`;
+    const workers = await Promise.all(
+      [1, 2, 3].map(() =>
+        mqtt.connectAsync(ws, { username: "client", password: "client", reconnectPeriod: 0 }),
+      ),
+    );
+    cleanups.push(() => Promise.all(workers.map((client) => client.endAsync(true))));
+    /** Opens a connection and asks /upcheck/ on it: whether the hub served it (else it was closed unread). */
+    const probe = async () => {
+      const connection = await openTcp(running.httpPort);
+      cleanups.push(() => connection.socket.destroy());
+      const served = await new Promise<boolean>((resolve) => {
+        connection.socket.once("data", () => resolve(true));
+        connection.closed.then(() => resolve(false));
+        connection.socket.write("GET /upcheck/ HTTP/1.1\r\nHost: x\r\n\r\n");
+      });
+      return { connection, served };
+    };
+    const held: Array<Awaited<ReturnType<typeof openTcp>>> = [];
+    for (;;) {
+      const { connection, served } = await probe();
+      if (!served) break;
+      held.push(connection);
+    }
+    // Kept alive after their answer, four are held: the cap, with the three workers not in it.
+    expect(held.length).toBe(4);
+    // A place freed is a place taken (once the hub has seen the close).
+    held[0]?.socket.destroy();
+    await held[0]?.closed;
+    await expect
+      .poll(
+        async () => {
+          const { connection, served } = await probe();
+          if (!served) return false;
+          connection.socket.destroy();
+          return true;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(true);
+    for (const client of workers) expect(client.connected).toBe(true);
+
+    expect(await running.stop()).toBe(0);
+    const summaries = running.logs.filter((line) =>
+      (line.msg ?? "").startsWith("HTTP connections refused (over the hub's cap of 4)"),
+    );
+    expect(summaries.length).toBe(1);
+    expect(summaries[0]?.refused).toBeGreaterThanOrEqual(1);
   });
 });

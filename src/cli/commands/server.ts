@@ -55,6 +55,7 @@ export interface ServerOptions
   outOfRange?: "clamp" | "refuse";
   /** HTTP front limits and answer statuses; only `dpow server` has the flags (`dpow start` takes the defaults). */
   httpStatus?: "original" | "codes";
+  maxConnections?: string;
   maxConnectionsPerIp?: string;
   headersTimeout?: string;
   requestTimeout?: string;
@@ -92,6 +93,7 @@ export function httpSettings(opts: ServerOptions): HttpFrontSettings {
     return value === undefined ? undefined : value * 1000;
   };
   const given: Partial<HttpLimits> = {
+    maxConnections: wholeNumber(opts.maxConnections, "--max-connections", 0),
     maxConnectionsPerIp: wholeNumber(opts.maxConnectionsPerIp, "--max-connections-per-ip", 0),
     headersTimeoutMs: seconds(opts.headersTimeout, "--headers-timeout"),
     requestTimeoutMs: seconds(opts.requestTimeout, "--request-timeout"),
@@ -355,6 +357,10 @@ function addHttpLimitFlags(command: Command): void {
       )
         .choices(["original", "codes"])
         .default("original"),
+    )
+    .option(
+      "--max-connections <n>",
+      "most HTTP/WebSocket connections in all, /mqtt workers aside (those count against --mqtt-max-connections); past it closed unread (0 = no cap; default: what the MQTT cap leaves of the open-file limit, less 128)",
     )
     .option(
       "--max-connections-per-ip <n>",

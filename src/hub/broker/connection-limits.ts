@@ -41,6 +41,22 @@ export const REFUSAL_SLOTS = 64;
 /** How long a connection over the cap may take to send its CONNECT; an honest client sends it at once. */
 export const REFUSAL_WAIT_MS = 2000;
 
+/**
+ * Descriptors of the reserve that HTTP connections may not take either: the ledger and session
+ * files, the checkpoint thread's, the Redis and PostgreSQL pools, Node's own, and a margin.
+ */
+const KEPT_FROM_HTTP = 128;
+
+/**
+ * The default cap on the HTTP front's own connections (services, dashboard; `/mqtt` workers count
+ * against the MQTT cap): the reserve MQTT leaves, less KEPT_FROM_HTTP, at least 64; 0 (no cap) when
+ * the limit is unknown. 1,872 at this machine's 20,000.
+ */
+export function defaultMaxHttpConnections(openFileLimit: number | null): number {
+  if (openFileLimit === null) return 0;
+  return Math.max(64, openFileLimit - defaultMaxConnections(openFileLimit) - KEPT_FROM_HTTP);
+}
+
 /** The default cap on MQTT connections for an open-file limit; 0 (no cap) when the limit is unknown. */
 export function defaultMaxConnections(openFileLimit: number | null): number {
   if (openFileLimit === null) return 0;
