@@ -80,7 +80,9 @@ export async function launchBenchHub(mqtt?: MqttSettings): Promise<BenchHub> {
       // The load comes from one address, with as many connections as it has requests waiting; and
       // it is open loop, so a stall of a shared machine can leave more than a socket's cap of
       // requests waiting: the bench measures latency, not the per-socket cap (that has its tests).
-      http: { limits: { maxConnections: 0, maxConnectionsPerIp: 0, wsMaxInFlight: Number.POSITIVE_INFINITY } },
+      http: {
+        limits: { maxConnections: 0, maxConnectionsPerIp: 0, wsMaxInFlight: Number.POSITIVE_INFINITY },
+      },
       ...(mqtt ? { mqtt } : {}),
       // Warnings and errors only, on stderr: stdout may be carrying --json.
       logger: pino({ level: "warn", base: null }, pino.destination(2)),
