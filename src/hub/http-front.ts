@@ -108,6 +108,8 @@ export class HttpFront {
   private readonly maxConnections: number;
   private readonly handedOff = new WeakSet<Duplex>();
   private readonly capRefusals: RefusalLog | undefined;
+  /** Connections closed unread for their address's cap, since the start (for metrics). */
+  private perAddressRefusals = 0;
   /** Requests taken in and not yet answered, and who waits for that to reach zero (drain). */
   private inFlight = 0;
   private readonly idleWaiters: Array<() => void> = [];
@@ -131,6 +133,10 @@ export class HttpFront {
         REFUSAL_LOG_INTERVAL_MS,
       );
     }
+    options.metrics.countRefusals(() => ({
+      listener: "http",
+      counts: { cap: this.capRefusals?.total ?? 0, per_address: this.perAddressRefusals },
+    }));
     if (this.limits.maxConnectionsPerIp > 0 || this.maxConnections > 0) {
       this.server.on("connection", (socket: Socket) => this.admit(socket));
     }
@@ -151,6 +157,7 @@ export class HttpFront {
     const perIp = this.limits.maxConnectionsPerIp;
     const fromAddress = (this.connections.get(address) ?? 0) + 1;
     if (perIp > 0 && fromAddress > perIp) {
+      this.perAddressRefusals++;
       socket.destroy();
       return;
     }

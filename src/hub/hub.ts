@@ -5,7 +5,7 @@ import { type AnnouncementOptions, Announcements, DEFAULT_ANNOUNCEMENTS } from "
 import { type DashboardSettings, type DashboardStores, startDashboard } from "./dashboard/index.js";
 import type { DifficultyPolicy } from "./difficulty-policy.js";
 import { HttpFront, type HttpFrontSettings } from "./http-front.js";
-import { HubMetrics } from "./metrics.js";
+import { HubMetrics, type RefusalCounts } from "./metrics.js";
 import { PeriodShares } from "./period-shares.js";
 import type { Broker, Coordinator, Ledger, PayoutPeriod } from "./ports.js";
 import type { PrecacheContext, RunningPrecache } from "./precache/index.js";
@@ -24,6 +24,8 @@ export interface HubBroker {
   /** Serves MQTT over WebSocket on the hub's HTTP server (embedded broker only). */
   attachWebSocket?: (server: HttpFront["server"], path: string) => void;
   clientCount?: () => number;
+  /** Refused MQTT connections and logins so far (embedded broker only). */
+  refusals?: () => RefusalCounts["counts"];
 }
 
 export interface HubOptions {
@@ -84,6 +86,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     openJobs: () => coordinator.openJobCount(),
     waitingRequests: () => flow?.waitingCount() ?? 0,
   });
+  const brokerRefusals = options.broker.refusals;
+  if (brokerRefusals) metrics.countRefusals(() => ({ listener: "mqtt", counts: brokerRefusals() }));
   const counters = new ServiceCounters(ledger);
   const penalties = new WorkerPenalties(options.penalties ?? HUB_DEFAULTS.penalties);
   const shares = options.payoutPeriod && new PeriodShares(options.payoutPeriod, logger);

@@ -253,6 +253,7 @@ async function openBroker(
       broker: jobs(embedded.hub),
       attachWebSocket: (server, path) => embedded.attachWebSocket(server, path),
       clientCount: () => embedded.clientCount(),
+      refusals: () => embedded.refusals(),
     },
     mqttPort: embedded.port,
     close: async () => {

@@ -42,6 +42,13 @@ export const LATENCY_BUCKETS_S = [
 /** Told of every service request as it ends (the dashboard's rollups); `seconds` for answered ones. */
 export type RequestListener = (outcome: RequestOutcome, seconds?: number) => void;
 
+/** Connections refused so far (or closed unread) by one listener, by reason. */
+export interface RefusalCounts {
+  listener: "http" | "mqtt";
+  /** cap: the hub's cap in all; per_address: one address's cap; login: a failed MQTT login. */
+  counts: Partial<Record<"cap" | "per_address" | "login", number>>;
+}
+
 export interface MetricsSources {
   workersConnected: () => number;
   openJobs: () => Promise<number>;
@@ -71,7 +78,24 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  /** Who counts refused connections (the HTTP front, the embedded broker); read at each scrape. */
+  private readonly refusalSources: Array<() => RefusalCounts> = [];
+
   constructor(sources: MetricsSources) {
+    const refusalSources = this.refusalSources;
+    new Counter({
+      name: "dpow_connections_refused_total",
+      help: "Connections refused or closed unread, by listener (http, mqtt) and reason (cap, per_address, login)",
+      labelNames: ["listener", "reason"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const source of refusalSources) {
+          const { listener, counts } = source();
+          for (const [reason, count] of Object.entries(counts)) this.inc({ listener, reason }, count ?? 0);
+        }
+      },
+    });
     new Gauge({
       name: "dpow_workers_connected",
       help: "MQTT clients connected to the embedded broker",
@@ -109,6 +133,10 @@ export class HubMetrics {
 
   onRequest(listener: RequestListener): void {
     this.listeners.push(listener);
+  }
+
+  countRefusals(source: () => RefusalCounts): void {
+    this.refusalSources.push(source);
   }
 
   result(outcome: ResultOutcome): void {

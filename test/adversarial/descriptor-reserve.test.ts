@@ -11,7 +11,14 @@ import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseHash, parseU64, workValue } from "../../src/nano/index.js";
 import { FakeWorker, randomHash } from "../helpers/fake-worker.js";
-import { type HubProcess, postWork, spawnHub, TEST_DIFFICULTY, tempDir } from "../helpers/hub-process.js";
+import {
+  type HubProcess,
+  metric,
+  postWork,
+  spawnHub,
+  TEST_DIFFICULTY,
+  tempDir,
+} from "../helpers/hub-process.js";
 import { addService, openTcp } from "../helpers/service-clients.js";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -142,6 +149,7 @@ describe("adversarial: more MQTT connections than the hub has descriptors", () =
       );
       expect(refused).toMatch(/^3: .*Server unavailable/i);
     }
+    expect(await metric(running, 'dpow_connections_refused_total{listener="mqtt",reason="cap"}')).toBe(2);
     // A place freed is a place taken.
     await open.pop()?.endAsync();
     await expect
@@ -205,6 +213,9 @@ describe("adversarial: more MQTT connections than the hub has descriptors", () =
       )
       .toBe(true);
     for (const client of workers) expect(client.connected).toBe(true);
+    // The metric counts them too (the /metrics request itself is one connection: one held is freed above).
+    const refusedHttp = await metric(running, 'dpow_connections_refused_total{listener="http",reason="cap"}');
+    expect(refusedHttp).toBeGreaterThanOrEqual(1);
 
     expect(await running.stop()).toBe(0);
     const summaries = running.logs.filter((line) =>

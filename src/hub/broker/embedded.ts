@@ -14,6 +14,7 @@ import { CodedError } from "../../errors.js";
 import { MQTT_WEBSOCKET_PATH, topics } from "../../protocol/topics.js";
 import { surviveAcceptErrors } from "../accept-errors.js";
 import { addressKey } from "../address-key.js";
+import type { RefusalCounts } from "../metrics.js";
 import { openFileLimit } from "../open-file-limit.js";
 import type { Broker, MessageHandler, Publisher, PublishOptions } from "../ports.js";
 import { type Account, authenticate, canPublish, canRead, canSubscribe, type Passwords } from "./acl.js";
@@ -84,6 +85,8 @@ export interface EmbeddedBroker {
   clientCount(): number;
   /** Persistent sessions kept now, online or not. */
   sessionCount(): number;
+  /** Connections and logins refused since the start, by reason (for metrics). */
+  refusals(): RefusalCounts["counts"];
   /** Disconnects every client and stops listening. */
   close(): Promise<void>;
 }
@@ -253,6 +256,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     },
     clientCount: () => aedes.connectedClients,
     sessionCount: () => sessions.sessionCount(),
+    refusals: () => ({
+      cap: capRefusals.total,
+      per_address: connectionRefusals.total,
+      login: loginRefusals.total,
+    }),
     close() {
       closed ??= (async () => {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));

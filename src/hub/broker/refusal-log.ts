@@ -8,6 +8,8 @@ import type { BrokerLogger } from "./logger.js";
 const MAX_ADDRESSES = 10_000;
 
 export class RefusalLog {
+  /** Refusals since the start, for metrics (the log line counts per interval). */
+  total = 0;
   private count = 0;
   private readonly addresses = new Set<string>();
   private readonly timer: NodeJS.Timeout;
@@ -24,6 +26,7 @@ export class RefusalLog {
   }
 
   note(address: string): void {
+    this.total++;
     this.count++;
     if (this.addresses.size < MAX_ADDRESSES) this.addresses.add(address);
   }
