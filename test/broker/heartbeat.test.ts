@@ -56,6 +56,22 @@ describe("heartbeat from the embedded broker", () => {
     }
   });
 
+  it("frames payloads of every remaining-length size right: 1, 2 and 3 bytes of length", async () => {
+    const client = await connect(4);
+    try {
+      const { seen, until } = counting(client);
+      await client.subscribeAsync("heartbeat", { qos: 0 });
+      // "heartbeat" and its 2-byte length take 11 bytes of the remaining length.
+      const sizes = [0, 116, 117, 16_372, 16_373, 70_000];
+      const payloads = sizes.map((n, i) => Buffer.alloc(n, 97 + i).toString());
+      for (const payload of payloads) await broker.hub.publish("heartbeat", payload);
+      await until(payloads.length);
+      expect(seen).toEqual(payloads.map((p) => `heartbeat:${p}`));
+    } finally {
+      await client.endAsync(true);
+    }
+  });
+
   it("stops when the client unsubscribes", async () => {
     const client = await connect(4);
     const other = await connect(4);
