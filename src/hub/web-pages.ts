@@ -6,8 +6,10 @@ import { fileURLToPath } from "node:url";
 
 /**
  * Serves the hub's web pages (the dashboard at `/`, the browser worker at `/worker`) from the Vite
- * build in `dist/web`. The files are read once at start: they are small, a stranger cannot make the
- * hub read the disk, and no request path ever reaches the file system (only names in the map).
+ * build in `dist/web`. The files are read once, when found: they are small, and no request path
+ * ever reaches the file system (only names in the map). A hub started before the build looks for it
+ * again at most once every RECHECK_MS, when a page is asked for: a stranger asking all the time
+ * makes the hub look at the disk no more often than that.
  */
 
 /** Two levels above this file, from src/hub and from dist/hub alike: the package root. */
@@ -43,6 +45,7 @@ const TYPES: Record<string, string> = {
 
 /** Hashed asset names never change content: cache for a year. Pages revalidate (ETag). */
 const IMMUTABLE = "public, max-age=31536000, immutable";
+const RECHECK_MS = 10_000;
 const REVALIDATE = "no-cache";
 
 interface WebFile {
@@ -61,10 +64,24 @@ const PAGES: Record<string, string> = {
 export class WebPages {
   private readonly files = new Map<string, WebFile>();
   private readonly pages: Record<string, string>;
+  private lastLook: number;
 
-  /** `extraPages` adds URL paths beyond the hub's own (the browser bench serves its page so). */
-  constructor(dir: string = WEB_BUILD_DIR, extraPages: Record<string, string> = {}) {
+  /**
+   * `extraPages` adds URL paths beyond the hub's own (the browser bench serves its page so);
+   * `recheckMs`: how often a missing build is looked for again (tests shorten it).
+   */
+  constructor(
+    private readonly dir: string = WEB_BUILD_DIR,
+    extraPages: Record<string, string> = {},
+    private readonly recheckMs = RECHECK_MS,
+  ) {
     this.pages = { ...PAGES, ...extraPages };
+    this.lastLook = performance.now();
+    this.load();
+  }
+
+  private load(): void {
+    const dir = this.dir;
     if (!existsSync(dir)) return;
     for (const file of listFiles(dir)) {
       const name = relative(dir, file).split(sep).join("/");
@@ -98,13 +115,17 @@ export class WebPages {
     const page = this.pages[path];
     const name = page ?? (path.startsWith("/assets/") ? path.slice(1) : undefined);
     if (name === undefined) return false;
+    if (!this.built && page !== undefined && performance.now() - this.lastLook >= this.recheckMs) {
+      this.lastLook = performance.now();
+      this.load();
+    }
     const file = this.files.get(name);
     if (!file) {
       if (page === undefined) return false;
       res
-        .writeHead(503, { "content-type": "text/plain; charset=utf-8" })
+        .writeHead(503, { "content-type": "text/plain; charset=utf-8", "retry-after": "10" })
         .end(
-          "The hub's web pages are not built: run `npm run build` in the hub's folder, then restart it.\n",
+          "The hub's web pages are not built: run `npm run build` in the hub's folder (the hub finds them within 10 s).\n",
         );
       return true;
     }
