@@ -7,9 +7,9 @@ import { fileURLToPath } from "node:url";
 /**
  * Serves the hub's web pages (the dashboard at `/`, the browser worker at `/worker`) from the Vite
  * build in `dist/web`. The files are read once, when found: they are small, and no request path
- * ever reaches the file system (only names in the map). A hub started before the build looks for it
- * again at most once every RECHECK_MS, when a page is asked for: a stranger asking all the time
- * makes the hub look at the disk no more often than that.
+ * ever reaches the file system (only names in the map). A hub started before the build (or during
+ * one) looks again when a page or asset it has not got is asked for, at most once every RECHECK_MS:
+ * a stranger asking all the time makes the hub read the build no more often than that.
  */
 
 /** Two levels above this file, from src/hub and from dist/hub alike: the package root. */
@@ -82,6 +82,7 @@ export class WebPages {
 
   private load(): void {
     const dir = this.dir;
+    this.files.clear();
     if (!existsSync(dir)) return;
     for (const file of listFiles(dir)) {
       const name = relative(dir, file).split(sep).join("/");
@@ -115,7 +116,8 @@ export class WebPages {
     const page = this.pages[path];
     const name = page ?? (path.startsWith("/assets/") ? path.slice(1) : undefined);
     if (name === undefined) return false;
-    if (!this.built && page !== undefined && performance.now() - this.lastLook >= this.recheckMs) {
+    // Not built yet, or built since (a name the last look did not see, e.g. a build half written).
+    if (!this.files.has(name) && performance.now() - this.lastLook >= this.recheckMs) {
       this.lastLook = performance.now();
       this.load();
     }

@@ -35,10 +35,12 @@ describe("web pages", () => {
     expect(before.status).toBe(503);
     expect(await before.text()).toMatch(/not built: run `npm run build`/);
 
+    // Half a build (the page, not yet its script), then the rest: both are found.
     mkdirSync(join(build, "assets"), { recursive: true });
     writeFileSync(join(build, "index.html"), "<!doctype html><title>dpow</title>");
-    writeFileSync(join(build, "assets", "app-1234.js"), "console.log(1)");
     writeFileSync(join(dir, "secret.txt"), "not for strangers");
+    expect((await fetch(`${base}/assets/app-1234.js`)).status).toBe(404);
+    writeFileSync(join(build, "assets", "app-1234.js"), "console.log(1)");
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toBe("<!doctype html><title>dpow</title>");
