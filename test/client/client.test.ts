@@ -20,7 +20,7 @@ import {
 import { parseHash, parseU64 } from "../../src/nano/hex.js";
 import { workValue } from "../../src/nano/work.js";
 import { runCli } from "../helpers/cli.js";
-import { FakeWorker, newPayout, randomHash, solve } from "../helpers/fake-worker.js";
+import { FakeWorker, newPayout, randomHash, solve, solveBelow } from "../helpers/fake-worker.js";
 import {
   type HubProcess,
   spawnHub,
@@ -212,7 +212,9 @@ describe("DpowClient", () => {
     liar.on("connection", (ws) =>
       ws.on("message", (data) => {
         const { id, hash } = JSON.parse(data.toString()) as { id: number; hash: string };
-        ws.send(JSON.stringify({ id, hash, work: "0000000000000000", difficulty: "ffffffffffffffff" }));
+        // Work below the client's base for this very hash: a fixed nonce would pass 1 time in 16.
+        const work = solveBelow(hash, BASE).toString(16).padStart(16, "0");
+        ws.send(JSON.stringify({ id, hash, work, difficulty: "ffffffffffffffff" }));
       }),
     );
     try {
