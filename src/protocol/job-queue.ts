@@ -150,11 +150,9 @@ export class JobQueue {
   cancel(hash: string, type: WorkType = "ondemand"): CancelOutcome {
     const ends = (j: QueuedJob) => j.hash === hash && (type === "ondemand" || j.type === "precache");
     const index = this.waiting.findIndex(ends);
-    if (index >= 0) {
-      this.waiting.splice(index, 1);
-      return "dropped";
-    }
-    if (this.activeJob === null || !ends(this.activeJob)) return "unknown";
+    if (index >= 0) this.waiting.splice(index, 1);
+    // A harder copy can wait while the easier one is active: the cancel ends both.
+    if (this.activeJob === null || !ends(this.activeJob)) return index >= 0 ? "dropped" : "unknown";
     this.activeCancelled = true;
     return "active";
   }
@@ -184,6 +182,8 @@ export class JobQueue {
     const job = this.requireActive();
     this.activeJob = null;
     const attempts = (job.attempts ?? 0) + 1;
+    // Cancelled while it ran: nobody wants it back.
+    if (this.activeCancelled) return { attempts, requeued: false };
     const alreadyWaiting = this.waiting.some((j) => j.hash === job.hash);
     // A retry never sheds another job: it already had its chance.
     if (attempts >= maxAttempts || (!alreadyWaiting && this.waiting.length >= this.capacity)) {
