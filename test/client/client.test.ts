@@ -35,6 +35,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const temp = tempDir();
 const db = join(temp.dir, "hub.db");
 let port: number;
+let mqttPort: number;
 let hub: HubProcess;
 let worker: FakeWorker | undefined;
 let credentials: { user: string; api_key: string };
@@ -65,7 +66,8 @@ function expectValid(result: { work: string; hash: string; difficulty: string },
 const WORKER = { auto: true, persistent: true, clientId: "ts-client-worker", payout: newPayout() };
 
 async function startHub(): Promise<void> {
-  hub = await spawnHub(db, ["--port", String(port)]);
+  // Both ports fixed: with --mqtt-port 0 the broker, which listens first, could be given `port`.
+  hub = await spawnHub(db, ["--port", String(port), "--mqtt-port", String(mqttPort)]);
   worker = await FakeWorker.connect(hub.mqttPort, WORKER);
 }
 
@@ -80,6 +82,7 @@ beforeAll(async () => {
   expect(added.status, added.stderr).toBe(0);
   credentials = JSON.parse(added.stdout) as { user: string; api_key: string };
   port = await freePort();
+  mqttPort = await freePort();
   await startHub();
 });
 

@@ -127,7 +127,17 @@ describe("the difficulty of the work served", () => {
         }
         if (held !== undefined && held < target) stats.heldTooLow += 1;
       }),
-      { numRuns: 60 },
+      {
+        numRuns: 60,
+        // One of each case that matters, whatever the random ones turn out to be (60 random cases
+        // miss "too high" about once in 30,000 runs).
+        examples: [
+          [{ multiplier: 9 }, null],
+          [{}, MAX],
+          [{ multiplier: 8 }, RECEIVE],
+          [{ multiplier: 1e-3 }, null],
+        ],
+      },
     );
     // The cases that matter were all exercised.
     expect(stats.fromHeld).toBeGreaterThan(0);

@@ -27,8 +27,17 @@ const db = join(temp.dir, "hub.db");
 const payout = publicKeyToAddress(randomBytes(32));
 /** The embedded broker's `dpowserver` password: the test speaks as the hub on `client/ADDRESS`. */
 const SERVER_PASSWORD = randomBytes(12).toString("hex");
-const hubArgs = () => ["--port", String(port), "--server-password", SERVER_PASSWORD];
+// Both ports fixed: with --mqtt-port 0 the broker, which listens first, could be given `port`.
+const hubArgs = () => [
+  "--port",
+  String(port),
+  "--mqtt-port",
+  String(mqttPort),
+  "--server-password",
+  SERVER_PASSWORD,
+];
 let port: number;
+let mqttPort: number;
 let hub: HubProcess;
 let browser: Browser;
 let page: Page;
@@ -80,6 +89,7 @@ const waitForFigure = (id: string, pattern: RegExp, timeout = 30_000) =>
 describe.runIf(browserAvailable())("browser worker", () => {
   beforeAll(async () => {
     port = await freePort();
+    mqttPort = await freePort();
     service = addService(db, "wallet");
     hub = await spawnHub(db, hubArgs());
     browser = await launchBrowser();

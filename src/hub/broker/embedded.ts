@@ -56,6 +56,8 @@ export interface EmbeddedBrokerOptions {
     expiryMs?: number;
     maxSessions?: number;
     queueLimit?: number;
+    /** The clock sessions expire by (default Date.now); tests move it instead of waiting. */
+    now?: () => number;
   };
   /** Open MQTT connections per remote address (TCP and WebSocket together); 0 = no cap. */
   maxConnectionsPerIp?: number;
@@ -127,6 +129,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     maxSessions: options.sessions?.maxSessions ?? SESSION_DEFAULTS.maxSessions,
     queueLimit: options.sessions?.queueLimit ?? SESSION_DEFAULTS.queueLimit,
     logger,
+    now: options.sessions?.now,
   });
   const aedes = await Aedes.createBroker({ persistence: sessions });
   const refusalInterval = options.refusalLogIntervalMs ?? BROKER_DEFAULTS.refusalLogIntervalMs;

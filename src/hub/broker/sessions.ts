@@ -124,7 +124,7 @@ export class SessionStore extends MemoryPersistenceClass {
 
   constructor(options: SessionOptions) {
     super();
-    this.options = { now: Date.now, ...options };
+    this.options = { ...options, now: options.now ?? Date.now };
     this.db = openFile(options.file ?? ":memory:");
     this.sql = this.prepare();
   }

@@ -30,8 +30,14 @@ const request = (hash: string, difficulty: bigint, ttlMs = 60_000): OpenJobReque
   ttlMs,
 });
 
+/**
+ * What the expiry tests give a thing to live: long enough that two calls in a row land inside it on
+ * a loaded machine (150 ms left no room for a stall), short enough to wait for.
+ */
+const SHORT_TTL_MS = 1000;
+
 /** Polls `check` until it holds: for expiries, which happen on the store's own clock. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -108,9 +114,9 @@ export function coordinatorContract(name: string, openStore: OpenSharedStore): v
       const [a, b] = await open();
       const joined = randomHash();
       const alone = randomHash();
-      await a.openJob(request(joined, 1n, 150));
+      await a.openJob(request(joined, 1n, SHORT_TTL_MS));
       await b.openJob(request(joined, 1n, 60_000));
-      await a.openJob(request(alone, 1n, 150));
+      await a.openJob(request(alone, 1n, SHORT_TTL_MS));
       expect(await b.openJobCount()).toBe(2);
       await eventually("the job nobody joined to expire", async () => (await b.job(alone)) === undefined);
       expect(await a.job(joined)).toBeDefined();
@@ -151,7 +157,7 @@ export function coordinatorContract(name: string, openStore: OpenSharedStore): v
     });
 
     it("forgets dropped work, and expires cached work", async () => {
-      const [a, b] = await open({ cacheTtlMs: 150 });
+      const [a, b] = await open({ cacheTtlMs: SHORT_TTL_MS });
       const hash = randomHash();
       await a.cacheWork({ hash, work: 1n, value: 2n });
       await b.dropWork(hash);
@@ -162,7 +168,7 @@ export function coordinatorContract(name: string, openStore: OpenSharedStore): v
     });
 
     it("remembers frontiers until they expire", async () => {
-      const [a, b] = await open({ frontierTtlMs: 150 });
+      const [a, b] = await open({ frontierTtlMs: SHORT_TTL_MS });
       const hash = randomHash();
       await a.setFrontier("nano_x", hash);
       expect(await b.frontier("nano_x")).toBe(hash);
