@@ -9,6 +9,7 @@ import {
   workTypeOf,
 } from "../protocol/topics.js";
 import type { Accounting } from "./accounting.js";
+import { ExpiringMap } from "./coordinator/expiring-map.js";
 import { deadline, TIMED_OUT } from "./deadline.js";
 import type { HubMetrics, ResultOutcome } from "./metrics.js";
 import type { Broker, CachedWork, Coordinator, Job, OpenJobRequest, Publisher } from "./ports.js";
@@ -16,6 +17,12 @@ import { Waiters, type WaitRequest, type WorkOutcome } from "./waiters.js";
 import { connectionKey, type WorkerPenalties } from "./worker-penalties.js";
 
 export type { WorkOutcome } from "./waiters.js";
+
+/**
+ * Valid results remembered for jobs another replica claimed (see passedBy): one per open job at
+ * most, and open jobs are bounded by the requests and precache a hub takes; this caps them anyway.
+ */
+const PASSED_BY_LIMIT = 10_000;
 
 export interface WorkRequest extends WaitRequest {
   /** The service asking (credited in the win record), or null. Aborting the signal leaves the job open. */
@@ -84,6 +91,13 @@ export class WorkFlow {
   private closed = false;
   /** Results being judged or credited now. */
   private readonly handling = new Set<Promise<void>>();
+  /**
+   * A valid result for a job another replica claimed, judged here while no request here waited
+   * for it, by hash. A request here that joins the job a moment later (its cache check came before
+   * the claimer cached the work) would otherwise wait for results that have all gone by, until its
+   * timeout: it takes this one instead, as a late result (see creditLate).
+   */
+  private readonly passedBy = new ExpiringMap<string, Solve>(PASSED_BY_LIMIT);
 
   constructor(private readonly deps: WorkFlowDeps) {}
 
@@ -203,11 +217,24 @@ export class WorkFlow {
    */
   private async solvedMeanwhile(job: Job, created: boolean): Promise<boolean> {
     const held = await this.deps.coordinator.cachedWork(job.hash);
-    if (!held) return false;
+    if (!held) return this.answerFromPassedBy(job);
     const value = workValue(Buffer.from(job.hash, "hex"), held.work);
     if (value < job.difficulty) return false;
     if (created) await this.deps.coordinator.closeJob(job.hash, job.id);
     this.waiters.answer(job.hash, held.work, value);
+    return true;
+  }
+
+  /**
+   * A job this request joined, whose results this replica judged before the request waited, while
+   * the replica that claimed it had not yet cached its work: one of them answers, once a credit for
+   * the job is durable (the claimer's, or this one's if the claimer died before it committed).
+   */
+  private async answerFromPassedBy(job: Job): Promise<boolean> {
+    const passed = this.passedBy.get(job.hash);
+    if (passed?.job.id !== job.id || passed.value < job.difficulty) return false;
+    this.passedBy.delete(job.hash);
+    await this.creditLate(passed);
     return true;
   }
 
@@ -343,7 +370,11 @@ export class WorkFlow {
       this.crediting.add(job.id);
       return { outcome: solve.payee.account === null ? "bad_address" : "win", win: solve };
     }
-    if (this.crediting.has(job.id) || !this.waiters.has(job.hash)) return { outcome: "late" };
+    if (this.crediting.has(job.id)) return { outcome: "late" };
+    if (!this.waiters.has(job.hash)) {
+      this.passedBy.setIfAbsent(job.hash, solve, this.deps.options.jobGraceMs);
+      return { outcome: "late" };
+    }
     return { outcome: "late", lateCredit: solve };
   }
 

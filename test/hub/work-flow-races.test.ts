@@ -70,15 +70,15 @@ interface Rig {
 
 const rigs: Rig[] = [];
 afterEach(() => {
-  for (const rig of rigs.splice(0)) {
-    rig.flow.close();
-    rig.sqlite.close();
-  }
+  const done = rigs.splice(0);
+  for (const rig of done) rig.flow.close();
+  for (const sqlite of new Set(done.map((r) => r.sqlite))) sqlite.close();
 });
 
-async function rig(): Promise<Rig> {
-  const memory = new MemoryCoordinator();
-  const sqlite = new SqliteLedger(join(dir, `ledger-${++ledgerFiles}.db`));
+/** One replica's flow; a second replica shares the first one's coordinator and ledger. */
+async function rig(replicaOf?: Rig): Promise<Rig> {
+  const memory = replicaOf?.memory ?? new MemoryCoordinator();
+  const sqlite = replicaOf?.sqlite ?? new SqliteLedger(join(dir, `ledger-${++ledgerFiles}.db`));
   const recorded = new RecordingBroker();
   const coordinator = paused(memory);
   const ledger = paused(sqlite);
@@ -253,6 +253,39 @@ describe("the work flow's races, forced in-process", () => {
     expect(await r.sqlite.workerCounters(loser)).toMatchObject({ ondemand: 0 });
     expect(await r.sqlite.solvedWork(hash)).toMatchObject({ work });
     expect(job.type).toBe("ondemand");
+  });
+
+  it("join after the results went by: a replica whose request joins a job that another replica is crediting answers from the results it judged before", async () => {
+    const a = await rig();
+    const b = await rig(a);
+    const hash = randomHash();
+    const first = a.flow.work(request(hash, EASY));
+    await waitForJob(a, hash);
+
+    // Replica a claims the win and is held before its credit commits (nothing cached yet)...
+    const credit = a.ledger.pauseNext("recordWin", "before");
+    const [winner, loser] = [newPayout(), newPayout()];
+    const work = solve(hash, EASY);
+    let other = solve(hash, EASY);
+    while (other === work) other = solve(hash, EASY);
+    a.recorded.deliver("ondemand", hash, work, winner);
+    await credit.reached;
+    // ...while every result also reaches b, where no request waits yet: late, nobody to answer.
+    b.recorded.deliver("ondemand", hash, work, winner);
+    b.recorded.deliver("ondemand", hash, other, loser);
+    await b.counted("late", 2);
+
+    // A request on b now finds no work cached and joins the job still open. No result will come
+    // again: it is answered from the first one it judged, whose credit b makes durable itself.
+    const value = workValue(Buffer.from(hash, "hex"), work);
+    expect(await b.flow.work(request(hash, EASY))).toEqual({ kind: "work", work, value });
+    expect(b.recorded.topics()).not.toContain("work/ondemand");
+
+    credit.release();
+    expect(await first).toEqual({ kind: "work", work, value });
+    // One credit for the job, whichever replica's commit came first.
+    expect(await a.sqlite.workerCounters(winner)).toMatchObject({ ondemand: 1 });
+    expect(await a.sqlite.workerCounters(loser)).toMatchObject({ ondemand: 0 });
   });
 });
 
