@@ -7,9 +7,9 @@
  * its pid), so the two never log each other out.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { addressToPublicKey, publicKeyToAddress } from "../nano/account.js";
 
 /** `$XDG_CONFIG_HOME/nano-dpow`, else `~/.config/nano-dpow`. */
@@ -33,7 +33,7 @@ const MAX_SLOTS = 64;
  */
 export function stableClientId(payout: string, dir: string = configDir()): WorkerClientId | null {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeFolder(dir);
     const installation = installationId(dir);
     // Keyed on the canonical nano_ form: xrb_ and nano_ spellings of one account are one worker.
     const account = publicKeyToAddress(addressToPublicKey(payout));
@@ -48,6 +48,27 @@ export function stableClientId(payout: string, dir: string = configDir()): Worke
     return null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node's own recursive mkdir never returns where the kernel keeps
+ * answering ENOENT for a folder it will not make (e.g. XDG_CONFIG_HOME under /proc): the worker hung
+ * at start instead of falling back to a random client id.
+ */
+function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let at = resolve(dir); !existsSync(at); at = dirname(at)) {
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder, { mode: 0o700 });
+    } catch (err) {
+      // Another worker starting at the same moment made it first.
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
   }
 }
 

@@ -1,5 +1,7 @@
-import { readdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { type EmbeddedBroker, startEmbeddedBroker } from "../../src/hub/broker/embedded.js";
 import { configDir, stableClientId } from "../../src/worker/client-id.js";
@@ -53,6 +55,29 @@ describe("the worker's MQTT client id", () => {
     first?.release();
     expect(readdirSync(dir).filter((f) => f.endsWith(".lock"))).toEqual([]);
   });
+
+  it("makes the config folder and its missing parents", () => {
+    const dir = join(folder(), "a", "b", "nano-dpow");
+    const made = stableClientId(newPayout(), dir);
+    made?.release();
+    expect(made?.id).toMatch(/^dpow-worker-/);
+    expect(readdirSync(dir)).toContain("installation-id");
+  });
+
+  it.runIf(existsSync("/proc/self"))(
+    "is null, at once, for a folder under /proc (Node's recursive mkdir never returns there)",
+    () => {
+      // In a child process: were it to loop, it could not hang the test runner, only time out.
+      const built = fileURLToPath(new URL("../../dist/worker/client-id.js", import.meta.url));
+      const script = `import(${JSON.stringify(built)}).then((m) => console.log(String(m.stableClientId(process.argv[1], "/proc/dpow-test/cfg/nano-dpow"))))`;
+      const run = spawnSync(process.execPath, ["-e", script, newPayout()], {
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.error).toBeUndefined();
+      expect(run.stdout.trim()).toBe("null");
+    },
+  );
 
   it("is null (a random id is used) when the config folder cannot be written", () => {
     const file = join(folder(), "a-file");
