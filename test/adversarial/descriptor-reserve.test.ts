@@ -112,7 +112,12 @@ describe("adversarial: more MQTT connections than the hub has descriptors", () =
     const answers = await Promise.all(
       Array.from({ length: 20 }, async () => {
         const hash = randomHash();
-        const { json } = await postWork(running, { user: service.user, api_key: service.api_key, hash });
+        const { json } = await postWork(running, {
+          user: service.user,
+          api_key: service.api_key,
+          hash,
+          timeout: 30,
+        });
         return { hash, json };
       }),
     );

@@ -230,5 +230,5 @@ describe("adversarial: persistent MQTT sessions on the spawned hub", () => {
     await running.waitForLog("sessions dropped", (line) =>
       /MQTT persistent sessions dropped/.test(line.msg ?? ""),
     );
-  });
+  }, 120_000);
 });

@@ -96,5 +96,5 @@ describe("wrong-password logins on the embedded broker", () => {
     const [summary] = lines;
     expect(summary?.msg).toBe(`MQTT logins refused in the last 60 s: ${tries} from 1 address`);
     expect(summary?.obj.longestDelayMs).toBe(80);
-  });
+  }, 120_000);
 });

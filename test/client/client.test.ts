@@ -101,7 +101,9 @@ describe("DpowClient", () => {
     const dpow = client();
     const hashes = Array.from({ length: 20 }, () => randomHash());
     const results = await Promise.all(
-      hashes.map((hash, i) => dpow.workGenerate(hash, i % 2 === 0 ? { multiplier: 2 } : {})),
+      hashes.map((hash, i) =>
+        dpow.workGenerate(hash, i % 2 === 0 ? { multiplier: 2, timeout: 30 } : { timeout: 30 }),
+      ),
     );
     results.forEach((result, i) => {
       expect(result.source).toBe("hub");

@@ -129,7 +129,8 @@ describe("a cancel for a won job and a newer job for the same hash", () => {
       // For a worker that cancels by hash alone: the on-demand job came again after the cancel.
       await original.waitForJob(hash, 3);
       const forHash = sequence.filter((m) => !m.startsWith("client/") && m.includes(hash));
-      expect(forHash).toEqual([
+      // The first four: the win's own cancel/ondemand may follow them by now.
+      expect(forHash.slice(0, 4)).toEqual([
         `work/precache ${hash},${formatU64(BASE)}`,
         `work/ondemand ${hash},${formatU64(MAX)}`,
         `cancel/precache ${hash}`,

@@ -33,7 +33,7 @@ afterAll(async () => {
 const login = { username: "client", password: "client", reconnectPeriod: 0 };
 
 async function heardFrom(payload: string) {
-  await expect.poll(() => heard.find((h) => h.payload === payload)).toBeDefined();
+  await expect.poll(() => heard.find((h) => h.payload === payload), { timeout: 10_000 }).toBeDefined();
   return heard.find((h) => h.payload === payload)?.publisher;
 }
 

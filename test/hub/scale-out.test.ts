@@ -81,7 +81,8 @@ describe.runIf(available)("two dpow server replicas on Mosquitto, Redis and Post
     const alpha = service(["add", "alpha", "--rate", "0"]) as { user: string; api_key: string };
     const beta = service(["add", "beta", "--rate", "0"]) as { user: string; api_key: string };
     const ask = async (hub: HubProcess, who: { user: string; api_key: string }, hash: string) => {
-      const { json } = await postWork(hub, { user: who.user, api_key: who.api_key, hash });
+      // Each win is a commit on a shared PostgreSQL: the longest timeout, not the default 5 s.
+      const { json } = await postWork(hub, { user: who.user, api_key: who.api_key, hash, timeout: 30 });
       expect(json.hash, JSON.stringify(json)).toBe(hash);
       expect(workValue(parseHash(hash), parseU64(json.work, "work")) >= BASE).toBe(true);
     };

@@ -88,7 +88,11 @@ describe("dpow server: on-demand work with real MQTT workers", () => {
     expect(await metric(hub, results("win"))).toBe(winsBefore + rounds);
     const [ca, cb] = [await ledger.workerCounters(a.payout), await ledger.workerCounters(b.payout)];
     expect(ca.ondemand + cb.ondemand).toBe(rounds);
-    await a.waitForFeedback("rewards", () => a.feedback.length + b.feedback.length === rounds);
+    await waitForValue(
+      "rewards",
+      async () => a.feedback.length + b.feedback.length,
+      (n) => n === rounds,
+    );
     const rewarded = [...a.feedback, ...b.feedback].filter((f) => f.block_rewarded !== undefined);
     expect(rewarded).toHaveLength(rounds);
   });

@@ -87,7 +87,8 @@ describe("service API errors", () => {
   });
 
   it("takes a fractional or string timeout as the original's int() did", async () => {
-    for (const timeout of [1.5, "5", "2.9"]) {
+    // Long enough that the worker's answer is not raced by a stalled machine.
+    for (const timeout of [10.5, "10", "12.9"]) {
       const hash = randomHash();
       const answer = await postWork(hub, { ...svc, hash, timeout });
       expect(answer.json, String(timeout)).toMatchObject({ hash });
@@ -188,7 +189,8 @@ describe("WebSocket API", () => {
         if (answers.size === hashes.length + 2) resolve();
       }),
     );
-    for (const [i, hash] of hashes.entries()) ws.send(JSON.stringify({ ...svc, hash, id: i }));
+    // One worker solves the 100 in turn: each gets the longest timeout, not the default 5 s.
+    for (const [i, hash] of hashes.entries()) ws.send(JSON.stringify({ ...svc, hash, id: i, timeout: 30 }));
     ws.send("not json");
     ws.send(JSON.stringify({ ...svc, hash: "bad", id: "bad" }));
     await all;

@@ -7,6 +7,7 @@ import { topics } from "../../src/protocol/topics.js";
 import { inTransaction, openPostgresPool } from "../../src/sql/postgres.js";
 import { type RunningMosquitto, startMosquitto } from "../broker/mosquitto.js";
 import { newPayout, randomHash } from "../helpers/fake-worker.js";
+import { waitForValue } from "../helpers/hub-process.js";
 import { type OwnServer, ownServersAvailable, startPostgresServer } from "../helpers/own-servers.js";
 import { serviceAvailable } from "../helpers/services.js";
 
@@ -35,6 +36,12 @@ describe.runIf(withMosquitto)("external MQTT broker while Mosquitto restarts", (
 
   it("a publish while it is down returns without waiting, and the message goes out once it is back", async () => {
     await mosquitto.stop();
+    // The broker's exit can be seen a turn before its socket's close: "down" is once the hub knows.
+    await waitForValue(
+      "the hub seeing the broker gone",
+      async () => Number(broker.connected()),
+      (n) => n === 0,
+    );
     // Resolving at all is the point: before, this waited for the reconnection (a request's job
     // broadcast hung its service for as long as the broker was down).
     await broker.publish(topics.statistics, "held while down", { retain: true });

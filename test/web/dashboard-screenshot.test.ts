@@ -166,5 +166,5 @@ describe.runIf(browserAvailable())("dashboard screenshot", () => {
     } finally {
       await browser.close();
     }
-  });
+  }, 120_000);
 });

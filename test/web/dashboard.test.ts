@@ -152,7 +152,7 @@ describe.runIf(browserAvailable())("dashboard in Chromium", () => {
     } finally {
       await browser.close();
     }
-  });
+  }, 120_000);
 
   it("keeps the history through a restart", async () => {
     const before = await getJson<History>(hub, "/api/v1/history?range=1h");

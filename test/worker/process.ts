@@ -42,12 +42,16 @@ export class DpowProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Waits for the `nth` line (1-based) matching `pattern`; fails early, with the output, if the process exits. */
-  waitForLine(pattern: RegExp, nth = 1, timeoutMs = 20_000): Promise<string> {
+  /**
+   * Waits for the `nth` line (1-based) matching `pattern` among the lines from index `since` on
+   * (`lines.length` taken before an action: what it caused, not what a stall printed earlier);
+   * fails early, with the output, if the process exits.
+   */
+  waitForLine(pattern: RegExp, nth = 1, timeoutMs = 20_000, since = 0): Promise<string> {
     return waitUntil(
       `line ${nth} matching ${pattern}`,
       () => {
-        const matches = this.lines.filter((line) => pattern.test(line));
+        const matches = this.lines.slice(since).filter((line) => pattern.test(line));
         if (matches.length >= nth) return matches[nth - 1];
         if (!this.running) throw new Error(`dpow exited before printing ${pattern}:\n${this.output()}`);
         return undefined;

@@ -249,7 +249,8 @@ describe.each(brokers)("worker on the %s", (_name, startBroker) => {
     expect(
       log.lines.some((l) => /^warn broker connection to .* lost or refused .*; retrying in/.test(l)),
     ).toBe(true);
-    expect(log.lines.filter((l) => l.startsWith("info hub is online"))).toHaveLength(2);
+    // Once at start, once after the restart (a stall of this process may add an offline/online pair).
+    expect(log.lines.filter((l) => l.startsWith("info hub is online")).length).toBeGreaterThanOrEqual(2);
   });
 
   it("survives a work server that is not there: retries with backoff, then drops the job, never crashes", async () => {
