@@ -16,7 +16,7 @@ export interface BrokerUnderTest {
   stop(): Promise<void>;
 }
 
-const DEADLINE_MS = 5000;
+const DEADLINE_MS = 15_000;
 
 export function brokerContract(name: string, start: () => Promise<BrokerUnderTest>): void {
   describe(`broker contract: ${name}`, () => {

@@ -286,7 +286,7 @@ describe("dpow payouts run: worker notifications", () => {
       const result = await runCli(runArgs(file, ...walletOptions(funded()), "--yes", "--mqtt-url", mqttUrl));
       expect(result.stdout).toMatch(`${WORKERS} workers notified`);
       // On both spellings of each address: a worker may listen on its xrb_ one.
-      await vi.waitFor(() => expect(heard.size).toBe(2 * WORKERS), { timeout: 5000 });
+      await vi.waitFor(() => expect(heard.size).toBe(2 * WORKERS), { timeout: 20_000 });
       // Worker i won i+1 jobs, alternately ondemand and precache (see seedWins).
       const last = plan.payments.find((p) => p.worker === address(WORKERS + 9));
       expect(heard.get(last?.worker ?? "")).toEqual({
