@@ -3,7 +3,8 @@
  * nothing). Each is chosen on the page (`kernel=`), solves requests of a real hub with work the hub
  * and this test accept, and never claims work that does not check out (a wrong claim fails the job
  * and is logged as an error). WebGPU is tested where this Chromium exposes an adapter; where it does
- * not, the benchmark must report it unavailable and fall back to another kernel.
+ * not, the benchmark must report it unavailable and fall back to another kernel (both, on a machine
+ * like this one, where only the unsafe-WebGPU flags give an adapter).
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -85,27 +86,36 @@ describe.runIf(browserAvailable())("GPU kernels", () => {
     }
   }, 120_000);
 
-  it("WebGPU computes valid work where the browser offers it, and is otherwise passed over", async () => {
-    const browser = await launchBrowser(SOFTWARE_WEBGPU);
-    try {
-      const probe = await browser.newPage();
-      await probe.goto(hub.url("/worker"));
-      const offered = await probe.evaluate(async () => {
-        const gpu = (globalThis as unknown as PageGlobal).navigator.gpu;
-        return gpu !== undefined && (await gpu.requestAdapter()) !== null;
-      });
-      await probe.close();
-      if (offered) {
-        await solveWith(browser, "webgpu", 3);
-      } else {
-        const page = await browser.newPage();
-        await page.goto(hub.url(`/worker?payout=${payout}&start=1`));
-        await waitForFigure(page, "state", /^hub online$/);
-        expect(await page.locator('[data-kernel="webgpu"]').textContent()).toMatch(/not used \(WebGPU/);
-        expect(await page.getByTestId("kernel").textContent()).not.toBe("webgpu");
+  // Two browsers, so that both branches run where one offers an adapter and the other does not
+  // (here: SwiftShader's Vulkan adapter with the unsafe-WebGPU flags, none without them).
+  it.each([
+    ["with the unsafe-WebGPU flags", SOFTWARE_WEBGPU],
+    ["without them", SOFTWARE_GL],
+  ])(
+    "WebGPU computes valid work where the browser offers it, and is otherwise passed over (%s)",
+    async (_, flags) => {
+      const browser = await launchBrowser(flags);
+      try {
+        const probe = await browser.newPage();
+        await probe.goto(hub.url("/worker"));
+        const offered = await probe.evaluate(async () => {
+          const gpu = (globalThis as unknown as PageGlobal).navigator.gpu;
+          return gpu !== undefined && (await gpu.requestAdapter()) !== null;
+        });
+        await probe.close();
+        if (offered) {
+          await solveWith(browser, "webgpu", 3);
+        } else {
+          const page = await browser.newPage();
+          await page.goto(hub.url(`/worker?payout=${payout}&start=1`));
+          await waitForFigure(page, "state", /^hub online$/);
+          expect(await page.locator('[data-kernel="webgpu"]').textContent()).toMatch(/not used \(WebGPU/);
+          expect(await page.getByTestId("kernel").textContent()).not.toBe("webgpu");
+        }
+      } finally {
+        await browser.close();
       }
-    } finally {
-      await browser.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });
